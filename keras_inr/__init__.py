@@ -1,0 +1,34 @@
+"""keras-inr: implicit neural representations for Keras 3 on JAX (default), TensorFlow and PyTorch.
+
+Importing ``keras_inr`` selects the JAX backend when ``KERAS_BACKEND`` is unset (set it before importing keras or
+keras_inr to choose ``tensorflow`` or ``torch``).
+"""
+
+from keras_inr.backend_setup import select_default_backend
+
+select_default_backend()
+
+from keras_inr import activations, initializers, layers, models  # noqa: E402
+from keras_inr.models import (  # noqa: E402
+    SIREN,
+    CombinedINR,
+    CoordinateMLP,
+    FourierFeatureNetwork,
+    GaussianINR,
+    build_model,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "activations",
+    "initializers",
+    "layers",
+    "models",
+    "SIREN",
+    "GaussianINR",
+    "FourierFeatureNetwork",
+    "CoordinateMLP",
+    "CombinedINR",
+    "build_model",
+]

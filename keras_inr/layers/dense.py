@@ -1,0 +1,274 @@
+"""Dense INR layers: a generic coordinate dense layer and the SIREN and Gaussian families.
+
+Each layer's forward maths is a function of ``(inputs, kernel, bias)`` -- :meth:`CoordinateDense.call_with_weights`
+-- that accepts either the layer's own weights or weights supplied from outside, shared or per sample:
+
+=====================  ===========================  =========================  ==========================
+inputs                 kernel                       bias                       output
+=====================  ===========================  =========================  ==========================
+``(..., in)``          ``(in, out)`` (shared)       ``(out,)``                 ``(..., out)``
+``(batch, points, in)``  ``(batch, in, out)``        ``(batch, out)`` or        ``(batch, points, out)``
+                                                     ``(out,)``
+``(batch, points, in)``  ``(in, out)`` (shared)      ``(batch, out)``           ``(batch, points, out)``
+=====================  ===========================  =========================  ==========================
+
+The layer's ``call`` passes its own variables; a hypernetwork passes generated tensors. The activation and the
+initialisation come from :mod:`keras_inr.activations` and :mod:`keras_inr.initializers`, so nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_inr import activations as inr_activations
+from keras_inr import initializers as inr_initializers
+from keras_inr.saving import register
+from keras_inr.validation import check_positive_float, check_positive_int
+
+#: Sentinel for ``bias_initializer``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, resolved in ``build`` once the fan-in
+#: is known (``torch.nn.Linear``'s default, which SIREN's reference implementation keeps).
+FAN_IN_UNIFORM = "fan_in_uniform"
+
+
+def affine(inputs, kernel, bias=None):
+    """``inputs @ kernel + bias`` for shared or per-sample weights (see the module docstring for shapes).
+
+    ``ops.matmul`` broadcasts leading dimensions, so one expression serves shared kernels ``(in, out)`` and per-sample
+    kernels ``(batch, in, out)`` (a batched matmul, no loop over samples). A per-sample bias ``(batch, out)`` is
+    broadcast over the points axis.
+    """
+    outputs = ops.matmul(inputs, kernel)
+    if bias is not None:
+        if len(bias.shape) == 2:
+            bias = ops.expand_dims(bias, axis=-2)  # (batch, 1, out): the same bias for every point of a sample
+        outputs = outputs + bias
+    return outputs
+
+
+@register
+class CoordinateDense(keras.layers.Layer):
+    """A dense layer whose maths can also run on weights supplied from outside.
+
+    ``y = activation(x W + b)``. Subclasses set the activation and initialisation of an INR family; this class with
+    ``activation="linear"`` is the output layer of every keras-inr model and with ``"relu"`` the hidden layer of the
+    Fourier-feature network.
+
+    Args:
+        units: number of outputs ``out``; a positive integer.
+        activation: name of a function of :mod:`keras_inr.activations` (``"linear"``, ``"relu"``, ``"sine"``,
+            ``"gaussian"``) applied without extra arguments.
+        use_bias: whether to add a bias.
+        kernel_initializer: a Keras initializer (or its name) for the ``(in, out)`` kernel.
+        bias_initializer: a Keras initializer, its name, or ``"fan_in_uniform"`` for ``U(-1/sqrt(in), 1/sqrt(in))``.
+        **kwargs: standard ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
+
+    Shapes:
+        input ``(..., in)``; output ``(..., units)``.
+    """
+
+    #: name of the function of :mod:`keras_inr.activations` used by this layer class
+    activation_name = "linear"
+
+    def __init__(
+        self,
+        units: int,
+        activation: str | None = None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = check_positive_int("units", units)
+        if activation is not None:
+            if not hasattr(inr_activations, activation) or activation.startswith("_"):
+                raise ValueError(
+                    f"`activation` must be one of 'linear', 'relu', 'sine', 'gaussian', got {activation!r}."
+                )
+            self.activation_name = activation
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = self._get_initializer(kernel_initializer)
+        self.bias_initializer = (
+            FAN_IN_UNIFORM if bias_initializer == FAN_IN_UNIFORM else self._get_initializer(bias_initializer)
+        )
+        self.input_dim: int | None = None
+
+    @staticmethod
+    def _get_initializer(identifier):
+        return keras.initializers.get(identifier) if identifier is not None else None
+
+    # --- the family's maths -----------------------------------------------------------------------------------
+    def activate(self, preactivation):
+        """Apply this layer's activation to a pre-activation ``x W + b`` of any shape."""
+        return getattr(inr_activations, self.activation_name)(preactivation)
+
+    def call_with_weights(self, inputs, kernel, bias=None):
+        """Apply this layer's maths with the given weights.
+
+        Args:
+            inputs: ``(..., in)`` with shared weights, or ``(batch, points, in)`` with per-sample weights.
+            kernel: ``(in, units)`` or ``(batch, in, units)``.
+            bias: ``None``, ``(units,)`` or ``(batch, units)``.
+
+        Returns:
+            ``(..., units)`` or ``(batch, points, units)``.
+        """
+        return self.activate(affine(inputs, kernel, bias if self.use_bias else None))
+
+    # --- Keras plumbing ---------------------------------------------------------------------------------------
+    def default_kernel_initializer(self, fan_in: int):
+        """The kernel initializer used when none was given (families override)."""
+        return self.kernel_initializer
+
+    def resolved_initializers(self, fan_in: int):
+        """Return ``(kernel_initializer, bias_initializer)`` for a layer with ``fan_in`` inputs.
+
+        Used by ``build`` and by hypernetwork heads, which make generated weights start from this distribution.
+        """
+        kernel_init = self.kernel_initializer or self.default_kernel_initializer(fan_in)
+        bias_init = self.bias_initializer
+        if bias_init == FAN_IN_UNIFORM:
+            bias_init = inr_initializers.FanInUniform(fan_in)
+        return kernel_init, bias_init
+
+    def build(self, input_shape):
+        fan_in = input_shape[-1]
+        if fan_in is None:
+            raise ValueError(f"The last dimension of the inputs of {self.name} must be known, got {input_shape}.")
+        self.input_dim = int(fan_in)
+        kernel_init, bias_init = self.resolved_initializers(self.input_dim)
+        self.kernel = self.add_weight(name="kernel", shape=(self.input_dim, self.units), initializer=kernel_init)
+        self.bias = (
+            self.add_weight(name="bias", shape=(self.units,), initializer=bias_init) if self.use_bias else None
+        )
+        self.input_spec = keras.layers.InputSpec(min_ndim=1, axes={-1: self.input_dim})
+
+    def call(self, inputs, training=None):
+        return self.call_with_weights(inputs, self.kernel, self.bias)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            use_bias=self.use_bias,
+            kernel_initializer=(
+                keras.initializers.serialize(self.kernel_initializer) if self.kernel_initializer else None
+            ),
+            bias_initializer=(
+                self.bias_initializer
+                if self.bias_initializer == FAN_IN_UNIFORM
+                else keras.initializers.serialize(self.bias_initializer)
+            ),
+        )
+        if type(self) is CoordinateDense:
+            config["activation"] = self.activation_name
+        return config
+
+
+@register
+class SineDense(CoordinateDense):
+    """SIREN layer ``sin(w0 (x W + b))``.
+
+    Sitzmann et al. 2020, "Implicit Neural Representations with Periodic Activation Functions",
+    https://arxiv.org/abs/2006.09661, section 3.2. Kernel ``W ~ U(-1/n, 1/n)`` for the first layer and
+    ``U(-sqrt(6/n)/w0, sqrt(6/n)/w0)`` otherwise (n = fan-in); bias ``U(-1/sqrt(n), 1/sqrt(n))`` as in the reference
+    implementation (``vsitzmann/siren``, ``modules.py``).
+
+    Args:
+        units: number of outputs.
+        w0: frequency factor omega_0 (30 in the paper); must be positive.
+        is_first: whether the layer takes coordinates (changes the kernel initialisation).
+        use_bias: whether to add a bias.
+        kernel_initializer: ``None`` for SIREN's initialisation, or any Keras initializer.
+        bias_initializer: ``"fan_in_uniform"`` (default) or any Keras initializer.
+        **kwargs: standard layer arguments.
+
+    Shapes:
+        input ``(..., in)``; output ``(..., units)``, values in ``[-1, 1]``.
+
+    Example:
+        >>> layer = SineDense(64, w0=30.0, is_first=True)
+        >>> layer(keras.ops.zeros((5, 2))).shape
+        (5, 64)
+    """
+
+    activation_name = "sine"
+
+    def __init__(
+        self,
+        units: int,
+        w0: float = 30.0,
+        is_first: bool = False,
+        use_bias: bool = True,
+        kernel_initializer=None,
+        bias_initializer=FAN_IN_UNIFORM,
+        **kwargs,
+    ):
+        super().__init__(
+            units,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            **kwargs,
+        )
+        self.w0 = check_positive_float("w0", w0)
+        self.is_first = bool(is_first)
+
+    def activate(self, preactivation):
+        return inr_activations.sine(preactivation, self.w0)
+
+    def default_kernel_initializer(self, fan_in: int):
+        return inr_initializers.SirenUniform(w0=self.w0, is_first=self.is_first)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "w0": self.w0, "is_first": self.is_first}
+
+
+@register
+class GaussianDense(CoordinateDense):
+    """Gaussian-activated layer ``exp(-(s (x W + b))^2)``.
+
+    Ramasinghe & Lucey 2022, "Beyond Periodicity: Towards a Unifying Framework for Activations in Coordinate-MLPs",
+    https://arxiv.org/abs/2111.15135, section 4; Xavier-uniform kernels and zero biases, as in the paper's code.
+
+    Args:
+        units: number of outputs.
+        inverse_scale: ``s = 1/(sqrt(2) sigma)`` of the paper's ``exp(-z^2/(2 sigma^2))``; larger is sharper.
+        use_bias: whether to add a bias.
+        kernel_initializer: Keras initializer (Glorot uniform by default).
+        bias_initializer: Keras initializer (zeros by default).
+        **kwargs: standard layer arguments.
+
+    Shapes:
+        input ``(..., in)``; output ``(..., units)``, values in ``(0, 1]``.
+    """
+
+    activation_name = "gaussian"
+
+    def __init__(
+        self,
+        units: int,
+        inverse_scale: float = 10.0,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(
+            units,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            **kwargs,
+        )
+        self.inverse_scale = check_positive_float("inverse_scale", inverse_scale)
+
+    def activate(self, preactivation):
+        return inr_activations.gaussian(preactivation, self.inverse_scale)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "inverse_scale": self.inverse_scale}

@@ -1,0 +1,423 @@
+"""INR models: a composable coordinate MLP, the three classic families and sums of INRs.
+
+Every model maps coordinates ``(N, in_dims)`` -- or ``(batch, points, in_dims)`` -- to values ``(N, out_dims)`` for any
+``in_dims`` (1 for audio, 2 for images, 3 for volumes or video). Every model exposes its dense layers as
+:attr:`CoordinateMLP.weight_layers` and can run on weights supplied from outside with
+:meth:`CoordinateMLP.call_with_weights`; that is how :mod:`hypernets` reuses a keras-inr model as the architecture of
+the INRs it generates.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+
+from keras_inr import initializers as inr_initializers
+from keras_inr.layers.dense import FAN_IN_UNIFORM, CoordinateDense, GaussianDense, SineDense
+from keras_inr.layers.encodings import FourierFeatures, PositionalEncoding
+from keras_inr.saving import register
+from keras_inr.validation import check_choice, check_positive_float, check_positive_int
+
+#: Hidden-layer families of :class:`CoordinateMLP` and the hyperparameters each accepts (with defaults).
+HIDDEN_FAMILIES = {
+    "sine": {"w0": 30.0, "first_w0": None},
+    "gauss": {"inverse_scale": 10.0},
+    "relu": {},
+}
+
+#: Encodings accepted by name in :class:`CoordinateMLP` and their layer classes.
+ENCODINGS = {"fourier": FourierFeatures, "positional": PositionalEncoding}
+
+
+def _check_hidden_config(hidden: str, hidden_config: dict | None) -> dict:
+    """Merge ``hidden_config`` into the family defaults, rejecting unknown keys and bad values."""
+    check_choice("hidden", hidden, tuple(HIDDEN_FAMILIES))
+    config = dict(HIDDEN_FAMILIES[hidden])
+    for key, value in (hidden_config or {}).items():
+        if key not in config:
+            raise ValueError(
+                f"`hidden_config` for hidden={hidden!r} accepts {sorted(config)}, got unknown key {key!r}."
+            )
+        config[key] = value
+    for key, value in config.items():
+        if value is not None:
+            config[key] = check_positive_float(key, value)
+    return config
+
+
+@register
+class CoordinateMLP(keras.Model):
+    """A coordinate network: optional encoding, ``depth`` activated hidden layers of ``width`` units, linear output.
+
+    Combine any encoding with any hidden family, e.g. Fourier features followed by sine layers.
+
+    Args:
+        out_dims: number of output channels (1 for grey images or SDFs, 3 for RGB).
+        width: units per hidden layer.
+        depth: number of activated hidden layers (0 gives a linear map of the encoded coordinates).
+        hidden: hidden family, ``"sine"`` (SIREN), ``"gauss"`` (Gaussian) or ``"relu"``.
+        hidden_config: family hyperparameters: ``{"w0", "first_w0"}`` for sine (``first_w0`` defaults to ``w0``),
+            ``{"inverse_scale"}`` for gauss.
+        encoding: ``None``, a Keras layer applied to the coordinates first, or ``"fourier"`` / ``"positional"``.
+        encoding_config: keyword arguments of the encoding when it is given by name.
+        in_dims: optional coordinate dimensionality; when given, the model is built at once.
+        **kwargs: standard ``keras.Model`` arguments (``name``, ``dtype``).
+
+    Shapes:
+        input ``(N, in_dims)`` or ``(batch, points, in_dims)``; output ``(N, out_dims)`` / ``(batch, points, out_dims)``.
+    """
+
+    def __init__(
+        self,
+        out_dims: int,
+        width: int = 256,
+        depth: int = 3,
+        hidden: str = "sine",
+        hidden_config: dict | None = None,
+        encoding=None,
+        encoding_config: dict | None = None,
+        in_dims: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.out_dims = check_positive_int("out_dims", out_dims)
+        self.width = check_positive_int("width", width)
+        self.depth = check_positive_int("depth", depth, allow_zero=True)
+        self.hidden = hidden
+        self.hidden_config = _check_hidden_config(hidden, hidden_config)
+        self.encoding_config = dict(encoding_config or {})
+        self.encoding = self._make_encoding(encoding, self.encoding_config)
+        self.hidden_layers = [self._make_hidden_layer(index) for index in range(self.depth)]
+        self.output_layer = self._make_output_layer()
+        self.in_dims = None
+        if in_dims is not None:
+            self.build((None, check_positive_int("in_dims", in_dims)))
+
+    # --- construction -----------------------------------------------------------------------------------------
+    @staticmethod
+    def _make_encoding(encoding, encoding_config: dict):
+        if encoding is None:
+            if encoding_config:
+                raise ValueError("`encoding_config` was given but `encoding` is None.")
+            return None
+        if isinstance(encoding, str):
+            check_choice("encoding", encoding, tuple(ENCODINGS))
+            return ENCODINGS[encoding](**encoding_config, name="encoding")
+        if isinstance(encoding, dict):  # a serialized layer (from get_config)
+            return keras.saving.deserialize_keras_object(encoding)
+        if isinstance(encoding, keras.layers.Layer):
+            return encoding
+        raise ValueError(f"`encoding` must be None, 'fourier', 'positional' or a keras Layer, got {encoding!r}.")
+
+    def _make_hidden_layer(self, index: int) -> CoordinateDense:
+        name = f"hidden_{index}"
+        if self.hidden == "sine":
+            first_w0 = self.hidden_config["first_w0"] or self.hidden_config["w0"]
+            w0 = first_w0 if index == 0 else self.hidden_config["w0"]
+            return SineDense(self.width, w0=w0, is_first=index == 0, name=name)
+        if self.hidden == "gauss":
+            return GaussianDense(self.width, inverse_scale=self.hidden_config["inverse_scale"], name=name)
+        return CoordinateDense(self.width, activation="relu", name=name)
+
+    def _make_output_layer(self) -> CoordinateDense:
+        if self.hidden == "sine":
+            # The reference SIREN initialises its linear output layer like a hidden sine layer (sine_init is
+            # applied to the whole network) with torch's default bias; a Glorot output layer trains markedly slower.
+            kernel_init = inr_initializers.SirenUniform(w0=self.hidden_config["w0"], is_first=self.depth == 0)
+            return CoordinateDense(
+                self.out_dims, kernel_initializer=kernel_init, bias_initializer=FAN_IN_UNIFORM, name="output"
+            )
+        return CoordinateDense(self.out_dims, name="output")
+
+    def build(self, input_shape):
+        in_dims = input_shape[-1]
+        if in_dims is None:
+            raise ValueError(f"The coordinate dimension (last axis) must be known, got input shape {input_shape}.")
+        self.in_dims = int(in_dims)
+        shape = tuple(input_shape)
+        for layer in self.feature_layers:
+            if not layer.built:
+                layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+        self.built = True
+
+    # --- the seam used by hypernetworks ---------------------------------------------------------------------
+    @property
+    def feature_layers(self) -> list:
+        """All layers in order: the encoding (if any), the hidden layers and the output layer."""
+        return ([self.encoding] if self.encoding is not None else []) + [*self.hidden_layers, self.output_layer]
+
+    @property
+    def weight_layers(self) -> list[CoordinateDense]:
+        """The dense layers whose kernels and biases a hypernetwork generates, in order."""
+        return [*self.hidden_layers, self.output_layer]
+
+    def check_coordinates(self, coordinates) -> None:
+        """Raise ``ValueError`` if ``coordinates``' last axis is not the model's coordinate dimension."""
+        last = coordinates.shape[-1]
+        if self.in_dims is not None and last is not None and int(last) != self.in_dims:
+            raise ValueError(
+                f"{self.__class__.__name__} {self.name!r} was built for {self.in_dims}-D coordinates "
+                f"(input shape (N, {self.in_dims})), but got coordinates of shape {tuple(coordinates.shape)}."
+            )
+
+    def call_with_weights(self, coordinates, weights: Sequence):
+        """Evaluate the network with weights supplied from outside.
+
+        Args:
+            coordinates: ``(batch, points, in_dims)`` (or ``(N, in_dims)`` with shared weights).
+            weights: one ``(kernel, bias)`` pair per entry of :attr:`weight_layers`; each kernel ``(in, out)`` shared
+                or ``(batch, in, out)`` per sample, each bias ``(out,)`` or ``(batch, out)`` (or ``None``).
+
+        Returns:
+            ``(batch, points, out_dims)``.
+        """
+        if len(weights) != len(self.weight_layers):
+            raise ValueError(
+                f"`weights` must hold {len(self.weight_layers)} (kernel, bias) pairs, one per weight layer, "
+                f"got {len(weights)}."
+            )
+        self.check_coordinates(coordinates)
+        features = coordinates if self.encoding is None else self.encoding(coordinates)
+        for layer, (kernel, bias) in zip(self.weight_layers, weights):
+            features = layer.call_with_weights(features, kernel, bias)
+        return features
+
+    # --- Keras plumbing ---------------------------------------------------------------------------------------
+    def call(self, inputs, training=None):
+        self.check_coordinates(inputs)
+        features = inputs
+        for layer in self.feature_layers:
+            features = layer(features)
+        return features
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.out_dims)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            out_dims=self.out_dims,
+            width=self.width,
+            depth=self.depth,
+            hidden=self.hidden,
+            hidden_config=self.hidden_config,
+            encoding=(
+                keras.saving.serialize_keras_object(self.encoding) if self.encoding is not None else None
+            ),
+        )
+        return config
+
+
+@register
+class SIREN(CoordinateMLP):
+    """Sinusoidal representation network (Sitzmann et al. 2020, https://arxiv.org/abs/2006.09661).
+
+    ``depth`` sine layers of ``width`` units, then a linear output layer, initialised as in the reference
+    implementation (see :class:`keras_inr.layers.SineDense`).
+
+    Args:
+        out_dims: number of output channels.
+        width: units per hidden layer.
+        depth: number of sine layers (``SIREN(depth=3)`` has three sine layers then a linear layer).
+        w0: omega_0 of the hidden layers (30 in the paper).
+        first_w0: omega_0 of the first layer; defaults to ``w0``.
+        in_dims: optional coordinate dimensionality to build at once.
+        **kwargs: standard ``keras.Model`` arguments.
+
+    Example:
+        >>> model = SIREN(out_dims=3, width=64, depth=2)
+        >>> model(keras.ops.zeros((10, 2))).shape
+        (10, 3)
+    """
+
+    def __init__(
+        self,
+        out_dims: int,
+        width: int = 256,
+        depth: int = 3,
+        w0: float = 30.0,
+        first_w0: float | None = None,
+        in_dims: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(
+            out_dims, width, depth, hidden="sine", hidden_config={"w0": w0, "first_w0": first_w0}, in_dims=in_dims,
+            **kwargs,
+        )
+        self.w0 = self.hidden_config["w0"]
+        self.first_w0 = self.hidden_config["first_w0"]
+
+    def get_config(self) -> dict:
+        config = keras.Model.get_config(self)
+        config.update(out_dims=self.out_dims, width=self.width, depth=self.depth, w0=self.w0, first_w0=self.first_w0)
+        return config
+
+
+@register
+class GaussianINR(CoordinateMLP):
+    """Gaussian-activated coordinate MLP (Ramasinghe & Lucey 2022, https://arxiv.org/abs/2111.15135).
+
+    Args:
+        out_dims: number of output channels.
+        width: units per hidden layer.
+        depth: number of Gaussian layers.
+        inverse_scale: ``s`` of ``exp(-(s z)^2)``.
+        in_dims: optional coordinate dimensionality to build at once.
+        **kwargs: standard ``keras.Model`` arguments.
+    """
+
+    def __init__(
+        self,
+        out_dims: int,
+        width: int = 256,
+        depth: int = 3,
+        inverse_scale: float = 10.0,
+        in_dims: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(
+            out_dims, width, depth, hidden="gauss", hidden_config={"inverse_scale": inverse_scale}, in_dims=in_dims,
+            **kwargs,
+        )
+        self.inverse_scale = self.hidden_config["inverse_scale"]
+
+    def get_config(self) -> dict:
+        config = keras.Model.get_config(self)
+        config.update(
+            out_dims=self.out_dims, width=self.width, depth=self.depth, inverse_scale=self.inverse_scale
+        )
+        return config
+
+
+@register
+class FourierFeatureNetwork(CoordinateMLP):
+    """Gaussian random Fourier features followed by a ReLU MLP (Tancik et al. 2020, https://arxiv.org/abs/2006.10739).
+
+    Args:
+        out_dims: number of output channels.
+        width: units per hidden layer.
+        depth: number of ReLU layers.
+        num_features: number of random frequencies (the mapping has ``2 * num_features`` outputs).
+        scale: standard deviation of the frequencies, for coordinates in ``[-1, 1]`` (see
+            :class:`keras_inr.layers.FourierFeatures`).
+        seed: optional seed of the frequency matrix.
+        in_dims: optional coordinate dimensionality to build at once.
+        **kwargs: standard ``keras.Model`` arguments.
+    """
+
+    def __init__(
+        self,
+        out_dims: int,
+        width: int = 256,
+        depth: int = 3,
+        num_features: int = 256,
+        scale: float = 10.0,
+        seed: int | None = None,
+        in_dims: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(
+            out_dims, width, depth, hidden="relu",
+            encoding=FourierFeatures(num_features=num_features, scale=scale, seed=seed, name="encoding"),
+            in_dims=in_dims, **kwargs,
+        )
+        self.num_features = self.encoding.num_features
+        self.scale = self.encoding.scale
+        self.seed = seed
+
+    def get_config(self) -> dict:
+        config = keras.Model.get_config(self)
+        config.update(
+            out_dims=self.out_dims, width=self.width, depth=self.depth, num_features=self.num_features,
+            scale=self.scale, seed=self.seed,
+        )
+        return config
+
+
+@register
+class CombinedINR(keras.Model):
+    """Sum of several INRs evaluated on the same coordinates (the ancestor codebase's ``CombinedINR``).
+
+    ``f(v) = sum_k f_k(v)``: e.g. a SIREN for detail plus a low-frequency Gaussian INR.
+
+    Args:
+        inrs: a non-empty list of keras-inr models with the same ``out_dims``.
+        **kwargs: standard ``keras.Model`` arguments.
+
+    Shapes:
+        input ``(N, in_dims)``; output ``(N, out_dims)``.
+    """
+
+    def __init__(self, inrs: Sequence, **kwargs):
+        super().__init__(**kwargs)
+        inrs = [keras.saving.deserialize_keras_object(m) if isinstance(m, dict) else m for m in inrs]
+        if not inrs:
+            raise ValueError("`inrs` must be a non-empty list of keras-inr models, got an empty list.")
+        for model in inrs:
+            if not isinstance(model, (CoordinateMLP, CombinedINR)):
+                raise ValueError(f"`inrs` must hold keras-inr models (CoordinateMLP or CombinedINR), got {model!r}.")
+        out_dims = {model.out_dims for model in inrs}
+        if len(out_dims) != 1:
+            raise ValueError(f"All models in `inrs` must have the same `out_dims`, got {sorted(out_dims)}.")
+        self.inrs = list(inrs)
+        self.out_dims = out_dims.pop()
+        self.in_dims = None
+
+    def build(self, input_shape):
+        self.in_dims = int(input_shape[-1])
+        for model in self.inrs:
+            if not model.built:
+                model.build(input_shape)
+        self.built = True
+
+    @property
+    def weight_layers(self) -> list[CoordinateDense]:
+        """The dense layers of all members, member after member."""
+        return [layer for model in self.inrs for layer in model.weight_layers]
+
+    def check_coordinates(self, coordinates) -> None:
+        """Raise ``ValueError`` if the coordinates do not fit the members."""
+        for model in self.inrs:
+            model.check_coordinates(coordinates)
+
+    def call_with_weights(self, coordinates, weights: Sequence):
+        """Sum of the members evaluated with external weights (see :meth:`CoordinateMLP.call_with_weights`)."""
+        if len(weights) != len(self.weight_layers):
+            raise ValueError(
+                f"`weights` must hold {len(self.weight_layers)} (kernel, bias) pairs, got {len(weights)}."
+            )
+        outputs, start = None, 0
+        for model in self.inrs:
+            count = len(model.weight_layers)
+            member = model.call_with_weights(coordinates, weights[start : start + count])
+            outputs = member if outputs is None else outputs + member
+            start += count
+        return outputs
+
+    def call(self, inputs, training=None):
+        self.check_coordinates(inputs)
+        outputs = None
+        for model in self.inrs:
+            member = model(inputs)
+            outputs = member if outputs is None else outputs + member
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.out_dims)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["inrs"] = [keras.saving.serialize_keras_object(model) for model in self.inrs]
+        return config
+
+
+#: Model families by the short names used by the CLI and the tuner.
+FAMILIES = {"siren": SIREN, "gauss": GaussianINR, "ffn": FourierFeatureNetwork}
+
+
+def build_model(family: str, out_dims: int, **hyperparameters) -> CoordinateMLP:
+    """Create a model of the named family (``"siren"``, ``"gauss"`` or ``"ffn"``) with the given hyperparameters."""
+    check_choice("family", family, tuple(FAMILIES))
+    return FAMILIES[family](out_dims=out_dims, **hyperparameters)

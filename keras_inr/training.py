@@ -1,0 +1,83 @@
+"""Compiling INRs for ``model.fit``: optimiser, learning-rate schedule, loss and metrics in one place.
+
+The defaults of ``keras-inr fit`` live in :data:`RECOMMENDED`; ``benchmarks/quality_per_time.py`` measures them
+against the reference SIREN recipe (Adam, learning rate 1e-4, constant, full batch).
+"""
+
+from __future__ import annotations
+
+import keras
+
+from keras_inr.metrics import PSNR
+from keras_inr.validation import check_choice, check_positive_float, check_positive_int
+
+#: The reference SIREN recipe (Sitzmann et al. 2020, https://arxiv.org/abs/2006.09661, supplement: Adam, 1e-4).
+REFERENCE = {"learning_rate": 1e-4, "schedule": "constant"}
+
+#: keras-inr's recommended training defaults (used by ``keras-inr fit``); see BENCHMARKS.md for the measurements.
+RECOMMENDED = {"learning_rate": 1e-3, "schedule": "cosine", "final_learning_rate_fraction": 0.01}
+
+SCHEDULES = ("constant", "cosine")
+
+
+def make_learning_rate(
+    learning_rate: float,
+    schedule: str = "constant",
+    total_steps: int | None = None,
+    final_learning_rate_fraction: float = 0.01,
+):
+    """A learning rate or schedule for ``keras.optimizers``.
+
+    Args:
+        learning_rate: the initial learning rate; positive.
+        schedule: ``"constant"`` or ``"cosine"`` (cosine decay over ``total_steps`` to
+            ``learning_rate * final_learning_rate_fraction``).
+        total_steps: number of optimiser steps of the run; needed by ``"cosine"``.
+        final_learning_rate_fraction: end of the cosine as a fraction of ``learning_rate``.
+
+    Returns:
+        A float or a ``keras.optimizers.schedules.LearningRateSchedule``.
+    """
+    learning_rate = check_positive_float("learning_rate", learning_rate)
+    check_choice("schedule", schedule, SCHEDULES)
+    if schedule == "constant":
+        return learning_rate
+    if total_steps is None:
+        raise ValueError("`total_steps` is required with schedule='cosine'.")
+    total_steps = check_positive_int("total_steps", total_steps)
+    return keras.optimizers.schedules.CosineDecay(
+        learning_rate, decay_steps=total_steps, alpha=float(final_learning_rate_fraction)
+    )
+
+
+def compile_inr(
+    model: keras.Model,
+    learning_rate: float = RECOMMENDED["learning_rate"],
+    schedule: str = RECOMMENDED["schedule"],
+    total_steps: int | None = None,
+    final_learning_rate_fraction: float = RECOMMENDED["final_learning_rate_fraction"],
+    loss="mse",
+    max_val: float = 1.0,
+    jit_compile="auto",
+    **compile_kwargs,
+) -> keras.Model:
+    """Compile an INR with Adam, the given learning-rate schedule, a loss (MSE by default) and the PSNR metric.
+
+    Args:
+        model: a keras-inr model (or any Keras model mapping coordinates to values).
+        learning_rate, schedule, total_steps, final_learning_rate_fraction: see :func:`make_learning_rate`.
+        loss: any Keras loss (name or object).
+        max_val: dynamic range for PSNR.
+        jit_compile: passed to ``model.compile``.
+        **compile_kwargs: further ``model.compile`` arguments.
+
+    Returns:
+        The compiled model (the same object).
+    """
+    optimizer = keras.optimizers.Adam(
+        make_learning_rate(learning_rate, schedule, total_steps, final_learning_rate_fraction)
+    )
+    model.compile(
+        optimizer=optimizer, loss=loss, metrics=[PSNR(max_val=max_val)], jit_compile=jit_compile, **compile_kwargs
+    )
+    return model

@@ -1,0 +1,235 @@
+"""The ``keras-inr tune`` subcommand: search INR families and hyperparameters for one image with KerasTuner.
+
+``keras_inr.cli`` registers the subcommand with :func:`add_tune_arguments` and runs it with :func:`run_tune`.
+
+Example::
+
+    keras-inr tune camera --size 64 --families siren,ffn --tuner bayesian --max-trials 12 --epochs 12 --steps 25 \\
+        --w0 10:60 --out runs/tune-camera
+
+The image is split as in Tancik et al. 2020 (https://arxiv.org/abs/2006.10739, sec. 6): every other pixel trains,
+the held-out pixels in between validate, so the search rewards models that interpolate rather than memorise.
+Writes into ``--out``: ``best_model.keras``, ``best.png`` (target | best reconstruction), ``leaderboard.json`` and
+the KerasTuner project (``tuner/``, reused by ``--resume``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+#: Search-space options: (flag, INRHyperModel keyword, integer?, help).
+_SPACE_OPTIONS = (
+    ("--width", "width", True, "units per hidden layer (default 32:256, powers of two)"),
+    ("--depth", "depth", True, "hidden layers (default 2:5)"),
+    ("--learning-rate", "learning_rate", False, "Adam learning rate (default 1e-4:1e-2, log)"),
+    ("--w0", "w0", False, "SIREN omega_0 (default 10:100, log)"),
+    ("--first-w0", "first_w0", False, "SIREN first-layer omega_0 (default: tied to --w0)"),
+    ("--inverse-scale", "inverse_scale", False, "Gaussian INR inverse scale s (default 3:30, log)"),
+    ("--scale", "scale", False, "Fourier-feature frequency scale (default 1:50, log)"),
+    ("--num-features", "num_features", True, "number of Fourier features (default 64:256, powers of two)"),
+)
+
+
+def parse_space_value(text: str, name: str, integer: bool):
+    """Parse a search-space option: ``"LOW:HIGH"`` (range), ``"A,B,C"`` (choice) or ``"V"`` (fixed).
+
+    Returns:
+        a ``(low, high)`` tuple, a list or a number, as :class:`keras_inr.tuning.INRHyperModel` accepts.
+
+    Raises:
+        ValueError: naming the option, when ``text`` is not of one of these forms.
+    """
+    kind = "integers" if integer else "numbers"
+
+    def number(part: str):
+        part = part.strip()
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueError(
+                f"{name} expects LOW:HIGH (range), A,B,C (choice) or a single value, all {kind}; got {text!r}."
+            ) from None
+        if integer:
+            if not value.is_integer():
+                raise ValueError(f"{name} expects integers, got {part!r} in {text!r}.")
+            return int(value)
+        return value
+
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 2:
+            raise ValueError(f"{name} range must be LOW:HIGH, got {text!r}.")
+        return (number(parts[0]), number(parts[1]))
+    if "," in text:
+        return [number(part) for part in text.split(",")]
+    return number(text)
+
+
+def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``keras-inr tune [IMAGE] ...`` to ``parser`` (a subparser of the main CLI)."""
+    parser.description = (
+        "Search INR families and hyperparameters for an image with KerasTuner, validating on the held-out pixels "
+        "of the Tancik et al. split. Prints a leaderboard; writes the best model and a figure into --out. "
+        "Search-space options take LOW:HIGH (range), A,B,C (choice) or V (fixed)."
+    )
+    parser.add_argument(
+        "image", nargs="?", default="camera",
+        help="image file or scikit-image sample name (default: camera)",
+    )
+    parser.add_argument(
+        "--size", type=int, default=64, help="resize to SIZE x SIZE pixels (default: 64; 0 keeps the size)"
+    )
+    parser.add_argument(
+        "--families", default="siren,gauss,ffn", help="comma-separated families to search (default: siren,gauss,ffn)"
+    )
+    parser.add_argument(
+        "--tuner", default="random", choices=("random", "bayesian", "hyperband"),
+        help="search strategy (default: random)",
+    )
+    parser.add_argument(
+        "--max-trials", type=int, default=10, help="trials for random/bayesian search (default: 10; Hyperband "
+        "derives its own number from --epochs)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=10, help="epochs per trial; Hyperband's largest budget (default: 10)"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=25, help="full-batch optimiser steps per epoch (default: 25)"
+    )
+    parser.add_argument(
+        "--schedule", default="constant", choices=("constant", "cosine"),
+        help="learning-rate schedule per trial; cosine decays over epochs x steps (default: constant)",
+    )
+    for flag, _, integer, text in _SPACE_OPTIONS:
+        parser.add_argument(flag, default=None, metavar="SPEC", help=text)
+    parser.add_argument("--out", default="keras_inr_tune", help="output directory (default: keras_inr_tune)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the search and the weights (default: 0)")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the search stored in OUT/tuner instead of starting afresh"
+    )
+    parser.add_argument("--top", type=int, default=None, help="show only the best TOP trials")
+    parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras fit verbosity (default: 0)")
+
+
+def _save_figure(target, reconstruction, path: Path, title: str) -> None:
+    """Save ``target | reconstruction`` side by side (``(H, W, C)`` arrays in ``[0, 1]``) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, axes = plt.subplots(1, 2, figsize=(8, 4.3))
+    for axis, image, name in zip(axes, (target, reconstruction), ("target", "best reconstruction")):
+        image = np.clip(image, 0.0, 1.0)
+        axis.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0.0, vmax=1.0)
+        axis.set_title(name)
+        axis.axis("off")
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import keras
+    import numpy as np
+
+    from keras_inr import data, metrics, tuning
+    from keras_inr.validation import check_positive_int
+
+    families = tuning.check_families(args.families)
+    for name in ("max_trials", "epochs", "steps"):
+        check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
+    if args.size < 0:
+        raise ValueError(f"--size must be a positive integer (or 0 to keep the size), got {args.size}.")
+    if args.top is not None:
+        check_positive_int("--top", args.top)
+    space = {}
+    for flag, keyword, integer, _ in _SPACE_OPTIONS:
+        text = getattr(args, keyword)
+        if text is not None:
+            space[keyword] = parse_space_value(text, flag, integer)
+
+    image = data.load_image(args.image, size=args.size or None)
+    (train_x, train_y), (val_x, val_y) = data.tancik_split(image)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(args.seed)
+
+    hypermodel = tuning.INRHyperModel(
+        out_dims=image.shape[-1], families=families, schedule=args.schedule,
+        total_steps=args.epochs * args.steps if args.schedule == "cosine" else None, seed=args.seed, **space,
+    )
+    tuner = tuning.make_tuner(
+        hypermodel, args.tuner, max_trials=args.max_trials, max_epochs=args.epochs, directory=out,
+        project_name="tuner", seed=args.seed, overwrite=not args.resume,
+    )
+    print(f"Tuning {args.image!r} {image.shape[0]}x{image.shape[1]}x{image.shape[2]} with {args.tuner} search "
+          f"({len(train_x)} training pixels, {len(val_x)} held-out pixels); search space:")
+    print("  " + hypermodel.search_space_summary().replace("\n", "\n  "))
+    start = time.perf_counter()
+    tuner.search(
+        tuning.full_batch_dataset(train_x, train_y, args.steps), epochs=args.epochs,
+        validation_data=tuning.full_batch_dataset(val_x, val_y, 1), verbose=args.verbose,
+    )
+    search_seconds = time.perf_counter() - start
+    rows = tuning.leaderboard(tuner, args.top)
+    if not rows or rows[0]["val_psnr"] is None or not np.isfinite(rows[0]["val_psnr"]):
+        print(tuning.format_leaderboard(rows))
+        print("keras-inr tune: error: no trial completed with a finite validation PSNR.", file=sys.stderr)
+        return 1
+    print(f"\nLeaderboard (validation PSNR on held-out pixels; search took {search_seconds:.1f} s):")
+    print(tuning.format_leaderboard(rows))
+
+    model = tuning.best_model(tuner)
+    coordinates, _ = data.image_to_coordinates(image)
+    reconstruction = data.coordinates_to_image(
+        keras.ops.convert_to_numpy(model.predict(coordinates, batch_size=len(coordinates), verbose=0)), image.shape[:2]
+    )
+    full_psnr = float(metrics.psnr(image, reconstruction))
+    best = rows[0]
+    model_path, figure_path = out / "best_model.keras", out / "best.png"
+    model.save(model_path)
+    _save_figure(
+        image, reconstruction, figure_path,
+        f"best: {best['family']}, held-out PSNR {best['val_psnr']:.2f} dB, all pixels {full_psnr:.2f} dB",
+    )
+    summary = {
+        "image": str(args.image), "shape": list(image.shape), "tuner": args.tuner, "families": list(families),
+        "epochs": args.epochs, "steps_per_epoch": args.steps, "seed": args.seed, "search_seconds": search_seconds,
+        "best_full_image_psnr": full_psnr, "leaderboard": rows,
+    }
+    (out / "leaderboard.json").write_text(json.dumps(summary, indent=2, default=float))
+    print(f"\nBest: {best['family']} with val PSNR {best['val_psnr']:.2f} dB (all pixels {full_psnr:.2f} dB)")
+    print(f"Saved {model_path}, {figure_path} and {out / 'leaderboard.json'}")
+    return 0
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    """Run ``keras-inr tune`` with parsed ``args`` (from a parser set up by :func:`add_tune_arguments`).
+
+    Returns:
+        0 on success, 1 if no trial produced a finite validation PSNR, 2 for bad input (the error is printed to
+        stderr naming the option).
+    """
+    try:
+        return _run(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"keras-inr tune: error: {error}", file=sys.stderr)
+        return 2
+
+
+def main(argv=None) -> int:
+    """Run the subcommand on its own: ``python -m keras_inr.cli_tune [IMAGE] ...``."""
+    parser = argparse.ArgumentParser(prog="keras-inr tune")
+    add_tune_arguments(parser)
+    return run_tune(parser.parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

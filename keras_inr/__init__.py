@@ -9,6 +9,7 @@ from keras_inr.backend_setup import select_default_backend
 select_default_backend()
 
 from keras_inr import activations, initializers, layers, models  # noqa: E402
+from keras_inr import callbacks, data, metrics, training  # noqa: E402
 from keras_inr.models import (  # noqa: E402
     SIREN,
     CombinedINR,
@@ -17,6 +18,7 @@ from keras_inr.models import (  # noqa: E402
     GaussianINR,
     build_model,
 )
+from keras_inr.rendering import render  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -31,4 +33,9 @@ __all__ = [
     "CoordinateMLP",
     "CombinedINR",
     "build_model",
+    "callbacks",
+    "data",
+    "metrics",
+    "training",
+    "render",
 ]

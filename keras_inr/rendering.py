@@ -1,0 +1,136 @@
+"""Rendering: evaluate an INR on a full coordinate grid in bounded memory.
+
+:func:`render` never materialises the whole grid. It generates the coordinates of one batch at a time from flat
+pixel indices (so a ``512^3`` volume costs no more host memory than one batch of coordinates plus the output), and
+every batch has the same shape -- the last one is padded -- so a jit-compiled predict function (JAX, TensorFlow's
+``tf.function``) is traced once rather than once more for the ragged tail.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Sequence
+
+import keras
+import numpy as np
+
+from keras_inr.validation import check_positive_int
+
+#: Default number of coordinates evaluated per batch. At width 256 one float32 activation of a batch is 64 MiB.
+DEFAULT_RENDER_BATCH_SIZE = 65536
+
+
+def check_shape(shape, name: str = "shape") -> tuple[int, ...]:
+    """Validate a grid shape: an int or a non-empty sequence of positive ints; returns it as a tuple of ints.
+
+    Raises:
+        ValueError: naming ``name`` when the shape is empty, not a sequence, or holds non-positive / non-int sizes.
+    """
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    if isinstance(shape, (str, bytes)):
+        raise ValueError(f"`{name}` must be a sequence of positive integers, got {shape!r}.")
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ValueError(f"`{name}` must be a sequence of positive integers, got {shape!r}.") from None
+    if not shape:
+        raise ValueError(f"`{name}` must have at least one dimension, got ().")
+    return tuple(check_positive_int(f"{name}[{axis}]", size) for axis, size in enumerate(shape))
+
+
+def grid_coordinates(shape: Sequence[int], start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of ``keras_inr.data.coordinate_grid(shape)``, computed without building the whole grid.
+
+    Axis ``d`` is sampled at ``linspace(-1, 1, shape[d])`` and flat index ``i`` is unravelled in row-major order, so
+    the result is bit-identical to the matching slice of the full grid.
+
+    Args:
+        shape: grid shape ``(n_0, ..., n_{D-1})``.
+        start, stop: flat index range, ``0 <= start <= stop <= prod(shape)``.
+
+    Returns:
+        ``float32`` array ``(stop - start, D)``.
+    """
+    shape = check_shape(shape)
+    total = math.prod(shape)
+    if not 0 <= start <= stop <= total:
+        raise ValueError(f"Need 0 <= start <= stop <= {total} for shape {shape}, got start={start}, stop={stop}.")
+    axes = [np.linspace(-1.0, 1.0, size, dtype=np.float32) for size in shape]
+    indices = np.unravel_index(np.arange(start, stop), shape)
+    return np.stack([axis[index] for axis, index in zip(axes, indices)], axis=-1)
+
+
+def _model_in_dims(model) -> int | None:
+    """The coordinate dimensionality the model was built for, when it is known."""
+    in_dims = getattr(model, "in_dims", None)
+    if in_dims is not None:
+        return int(in_dims)
+    inputs = getattr(model, "_inputs_struct", None)  # functional models: their Input's last axis
+    if inputs is not None and hasattr(inputs, "shape") and inputs.shape[-1] is not None:
+        return int(inputs.shape[-1])
+    return None
+
+
+def render(model, shape: Sequence[int], batch_size: int = DEFAULT_RENDER_BATCH_SIZE) -> np.ndarray:
+    """Evaluate ``model`` on every point of ``coordinate_grid(shape)``, one fixed-size batch at a time.
+
+    Args:
+        model: a Keras model mapping coordinates ``(N, len(shape))`` to values ``(N, out_dims)`` (any keras-inr
+            model, or any Keras model with that signature). Unbuilt models are built by the first batch.
+        shape: spatial shape of the signal, e.g. ``(H, W)`` for an image, ``(T,)`` for audio, ``(D, H, W)`` for a
+            volume. An int means a 1-D shape.
+        batch_size: coordinates per model call; bounds memory. Batches all have ``min(batch_size, prod(shape))``
+            rows: the last is padded (and the padding dropped) so the predict function is compiled only once.
+
+    Returns:
+        ``float32`` numpy array ``(*shape, out_dims)``.
+
+    Raises:
+        ValueError: if ``shape`` or ``batch_size`` is invalid, or the model was built for coordinates of another
+            dimension than ``len(shape)``.
+
+    Example:
+        >>> image = render(SIREN(out_dims=3, in_dims=2), (64, 64))  # doctest: +SKIP
+        >>> image.shape
+        (64, 64, 3)
+    """
+    shape = check_shape(shape)
+    batch_size = check_positive_int("batch_size", batch_size)
+    if not callable(model):
+        raise ValueError(f"`model` must be a Keras model (callable on coordinates), got {type(model).__name__}.")
+    in_dims = _model_in_dims(model)
+    if in_dims is not None and in_dims != len(shape):
+        raise ValueError(
+            f"`model` takes {in_dims}-D coordinates but `shape` {shape} has {len(shape)} dimensions; "
+            f"pass a shape with {in_dims} entries."
+        )
+    total = math.prod(shape)
+    rows = min(batch_size, total)  # every call gets exactly this many coordinates
+    output = None
+    for start in range(0, total, rows):
+        stop = min(start + rows, total)
+        coordinates = grid_coordinates(shape, start, stop)
+        if stop - start < rows:  # pad the tail by repeating its last point, so the batch shape never changes
+            padding = np.repeat(coordinates[-1:], rows - (stop - start), axis=0)
+            coordinates = np.concatenate([coordinates, padding], axis=0)
+        values = _predict(model, coordinates)
+        if values.ndim != 2 or values.shape[0] != rows:
+            raise ValueError(
+                f"`model` must map coordinates (N, {len(shape)}) to values (N, out_dims); for N={rows} it returned "
+                f"shape {values.shape}."
+            )
+        if output is None:
+            output = np.empty((total, values.shape[1]), dtype=np.float32)
+        output[start:stop] = values[: stop - start]
+    return output.reshape(*shape, output.shape[-1])
+
+
+def _predict(model, coordinates: np.ndarray) -> np.ndarray:
+    """One batch through the model's compiled predict function (or a plain call for non-Keras callables)."""
+    if isinstance(model, keras.Model):
+        values = model.predict_on_batch(coordinates)
+    else:
+        values = model(keras.ops.convert_to_tensor(coordinates))
+    return np.asarray(keras.ops.convert_to_numpy(values), dtype=np.float32)

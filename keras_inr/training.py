@@ -81,3 +81,47 @@ def compile_inr(
         optimizer=optimizer, loss=loss, metrics=[PSNR(max_val=max_val)], jit_compile=jit_compile, **compile_kwargs
     )
     return model
+
+
+class FullBatch(keras.utils.PyDataset):
+    """The whole training set as one batch, ``steps`` times per epoch, for full-batch ``model.fit``.
+
+    ``model.fit(x, y, batch_size=len(x), epochs=steps)`` runs one Keras epoch per optimiser step: every step pays the
+    epoch's bookkeeping (metric resets, callbacks, a shuffle and a fresh numpy-to-tensor conversion of the data).
+    ``model.fit(FullBatch(x, y, steps))`` instead converts ``x`` and ``y`` to backend tensors once and serves the
+    same tensors for ``steps`` steps of a single epoch, so nothing is copied or recompiled per step (the shapes never
+    change). ``benchmarks/overhead.py`` measures the difference.
+
+    Args:
+        coordinates: ``(N, in_dims)`` array or tensor.
+        values: ``(N, out_dims)`` array or tensor with the same ``N``.
+        steps: optimiser steps per epoch (``len(dataset)``); positive.
+
+    Yields:
+        ``(coordinates, values)``, the same backend tensors at every index.
+
+    Example:
+        >>> model.fit(FullBatch(coordinates, values, steps=2000), epochs=1, verbose=0)  # doctest: +SKIP
+    """
+
+    def __init__(self, coordinates, values, steps: int):
+        super().__init__()
+        self.steps = check_positive_int("steps", steps)
+        if len(coordinates.shape) < 1 or len(values.shape) < 1 or coordinates.shape[0] != values.shape[0]:
+            raise ValueError(
+                "`coordinates` and `values` must have the same number of rows (N), got shapes "
+                f"{tuple(coordinates.shape)} and {tuple(values.shape)}."
+            )
+        self.coordinates = keras.ops.convert_to_tensor(coordinates, "float32")
+        self.values = keras.ops.convert_to_tensor(values, "float32")
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, index: int):
+        return self.coordinates, self.values
+
+
+def full_batch(coordinates, values, steps: int) -> FullBatch:
+    """``FullBatch(coordinates, values, steps)``: the recommended way to feed full-batch INR fitting to ``fit``."""
+    return FullBatch(coordinates, values, steps)

@@ -1,0 +1,213 @@
+"""Helpers shared by the benchmark scripts: machine description, timing, reference SIREN weights, markdown tables.
+
+The benchmark scripts are run as ``python benchmarks/<name>.py [--quick]`` from the repository root; they print
+markdown tables (the figures in ``BENCHMARKS.md`` are their output). Backend-specific code lives only in the
+``handwritten_<backend>.py`` modules.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+BENCHMARK_DIR = Path(__file__).resolve().parent
+REPOSITORY_ROOT = BENCHMARK_DIR.parent
+BACKENDS = ("jax", "tensorflow", "torch")
+#: Marker that precedes the JSON result a worker subprocess prints on its last line.
+RESULT_MARKER = "BENCHMARK-RESULT-JSON:"
+
+
+# --- machine ------------------------------------------------------------------------------------------------------
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (or ``platform.processor()`` elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def package_versions(names: Sequence[str] = ("keras", "jax", "jaxlib", "tensorflow", "torch", "numpy")) -> dict:
+    """Installed versions of the given distributions (``"absent"`` where not installed); imports nothing."""
+    from importlib import metadata
+
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            try:
+                versions[name] = metadata.version(f"{name}-cpu")
+            except metadata.PackageNotFoundError:
+                versions[name] = "absent"
+    return versions
+
+
+def machine_description() -> str:
+    """One markdown paragraph: CPU, core count, load average, Python and backend versions."""
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    versions = ", ".join(f"{name} {version}" for name, version in package_versions().items())
+    return (
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}; {versions}; load average (1, 5, 15 min) at the start: {load}."
+    )
+
+
+# --- timing -------------------------------------------------------------------------------------------------------
+def timed(function: Callable[[], object]) -> float:
+    """Wall-clock seconds of one call (the function must block until its work is done)."""
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def timed_with_cpu(function: Callable[[], object]) -> tuple[float, float]:
+    """``(wall seconds, process CPU seconds)`` of one call.
+
+    On a shared machine wall time grows with other people's load; the CPU seconds this process spent grow much
+    less, so they are reported next to wall-clock medians as a check.
+    """
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    function()
+    return time.perf_counter() - start_wall, time.process_time() - start_cpu
+
+
+def median(values: Sequence[float]) -> float:
+    return float(np.median(np.asarray(values, dtype=np.float64)))
+
+
+# --- data and reference weights -----------------------------------------------------------------------------------
+def camera_coordinates(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bundled camera image at ``size x size`` as ``(coordinates (N, 2), values (N, 1))`` float32."""
+    from keras_inr.data import image_to_coordinates, load_image
+
+    return image_to_coordinates(load_image("camera", size=size))
+
+
+def reference_siren_weights(
+    layer_sizes: Sequence[int], w0: float = 30.0, first_w0: float | None = None, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """SIREN weights drawn as the reference implementation draws them, written independently of keras-inr.
+
+    Sitzmann et al. 2020 (https://arxiv.org/abs/2006.09661, section 3.2 and supplement 1.5) and ``vsitzmann/siren``
+    ``modules.py``: the first layer's kernel ``U(-1/n, 1/n)``, every later kernel (the linear output one included)
+    ``U(-sqrt(6/n)/w0, sqrt(6/n)/w0)``, every bias ``U(-1/sqrt(n), 1/sqrt(n))`` (``torch.nn.Linear``'s default);
+    ``n`` is the layer's fan-in. ``first_w0`` only changes the forward pass, not the draw.
+
+    Args:
+        layer_sizes: ``[in_dims, width, ..., width, out_dims]``.
+        w0: omega_0 of the hidden layers.
+        first_w0: unused for the draw (kept for a uniform signature).
+        seed: seed of numpy's generator.
+
+    Returns:
+        One ``(kernel (in, out), bias (out,))`` float32 pair per layer.
+    """
+    del first_w0
+    rng = np.random.default_rng(seed)
+    weights = []
+    for index, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+        bound = 1.0 / fan_in if index == 0 else math.sqrt(6.0 / fan_in) / w0
+        kernel = rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(np.float32)
+        bias_bound = 1.0 / math.sqrt(fan_in)
+        bias = rng.uniform(-bias_bound, bias_bound, size=(fan_out,)).astype(np.float32)
+        weights.append((kernel, bias))
+    return weights
+
+
+def psnr_numpy(values: np.ndarray, prediction: np.ndarray) -> float:
+    """PSNR in dB of a prediction of values in ``[0, 1]`` (computed in float64)."""
+    mse = float(np.mean((np.asarray(values, np.float64) - np.asarray(prediction, np.float64)) ** 2))
+    return float("inf") if mse == 0.0 else 10.0 * math.log10(1.0 / mse)
+
+
+def siren_matmul_flops_per_step(points: int, layer_sizes: Sequence[int]) -> float:
+    """Floating-point operations of the matrix products of one full-batch SIREN training step.
+
+    Forward ``x W`` costs ``2 N n_in n_out`` per layer; the backward pass needs the kernel gradient
+    (``2 N n_in n_out``) for every layer and the input gradient (the same count) for every layer but the first.
+    """
+    total = 0.0
+    for index, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+        per_product = 2.0 * points * fan_in * fan_out
+        total += per_product * (2 if index == 0 else 3)
+    return total
+
+
+def siren_sine_evaluations_per_step(points: int, layer_sizes: Sequence[int]) -> float:
+    """Transcendental evaluations of one SIREN training step: ``sin`` forward and ``cos`` backward per hidden unit."""
+    hidden_units = sum(layer_sizes[1:-1])
+    return 2.0 * points * hidden_units
+
+
+# --- markdown -----------------------------------------------------------------------------------------------------
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub markdown table; floats are written with 4 significant digits."""
+
+    def cell(value) -> str:
+        if isinstance(value, float):
+            if math.isnan(value):
+                return "n/a"
+            return f"{value:.4g}"
+        return str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --- running one backend per subprocess ---------------------------------------------------------------------------
+def parse_backends(text: str | None) -> list[str]:
+    """``"jax,torch"`` -> ``["jax", "torch"]``; ``None``/``"current"`` -> the current ``KERAS_BACKEND`` (JAX if unset);
+    ``"all"`` -> all three."""
+    if text is None or text == "current":
+        return [os.environ.get("KERAS_BACKEND", "jax")]
+    if text == "all":
+        return list(BACKENDS)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    for name in names:
+        if name not in BACKENDS:
+            raise ValueError(f"`--backends` entries must be among {BACKENDS}, 'all' or 'current', got {name!r}.")
+    return names
+
+
+def run_worker(script: Path, backend: str, arguments: Sequence[str]) -> dict:
+    """Run ``script --worker ARGUMENTS`` under ``KERAS_BACKEND=backend`` and return the JSON it reports.
+
+    Keras fixes its backend at import, so every backend is measured in its own process; within that process the
+    keras-inr and hand-written runs are interleaved.
+    """
+    environment = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPOSITORY_ROOT), environment.get("PYTHONPATH")])
+    )
+    completed = subprocess.run(
+        [sys.executable, str(script), "--worker", *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=str(REPOSITORY_ROOT),
+    )
+    for line in reversed(completed.stdout.splitlines()):
+        if line.startswith(RESULT_MARKER):
+            return json.loads(line[len(RESULT_MARKER):])
+    raise RuntimeError(
+        f"{script.name} worker for backend {backend!r} failed (exit {completed.returncode}):\n"
+        f"{completed.stdout[-2000:]}\n{completed.stderr[-4000:]}"
+    )
+
+
+def report_result(result: dict) -> None:
+    """Print a worker's result for :func:`run_worker` to read."""
+    print(RESULT_MARKER + json.dumps(result), flush=True)

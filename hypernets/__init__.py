@@ -1,0 +1,32 @@
+"""hypernets: hypernetworks that map a datapoint to the weights of an implicit neural representation (INR).
+
+Built on keras_inr: the generated INRs have the architecture of a keras-inr model (the *target*) and are evaluated
+with its layers' maths, batched over samples. Train with ``model.fit`` on JAX, TensorFlow or PyTorch.
+
+Example:
+    >>> import keras, keras_inr, hypernets
+    >>> encoder = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"),
+    ...                             keras.layers.Dense(64)])
+    >>> model = hypernets.HyperINR(encoder, keras_inr.SIREN(out_dims=1, width=32, depth=2), head="shift")
+"""
+
+import keras_inr  # noqa: F401  (selects the default backend before keras is imported)
+
+from hypernets import functional, heads  # noqa: E402
+from hypernets.data import FieldDataset, ImageFieldDataset  # noqa: E402
+from hypernets.heads import HEADS, FullHead, LowRankHead, ShiftHead, WeightHead  # noqa: E402
+from hypernets.models import HyperINR, parameter_count  # noqa: E402
+
+__all__ = [
+    "HyperINR",
+    "FieldDataset",
+    "ImageFieldDataset",
+    "WeightHead",
+    "FullHead",
+    "LowRankHead",
+    "ShiftHead",
+    "HEADS",
+    "functional",
+    "heads",
+    "parameter_count",
+]

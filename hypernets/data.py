@@ -1,0 +1,179 @@
+"""Datasets for HyperINR training: batches of datapoints with coordinates sampled in their signals and the values there."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from keras_inr.data import as_image, coordinate_grid
+from keras_inr.validation import check_choice, check_positive_int
+
+#: What a dataset yields as the datapoints the encoder sees.
+DATAPOINT_KINDS = ("signals", "indices")
+
+
+class FieldDataset(keras.utils.PyDataset):
+    """Batches of signals given as grids of values, for ``HyperINR.fit``: datapoints, sampled coordinates, values.
+
+    Each batch holds ``batch_size`` signals (shuffled each epoch when ``shuffle``) and, for each, ``points_per_signal``
+    grid points drawn at random -- a fresh draw per batch, per signal -- or every grid point in row-major order when
+    ``points_per_signal`` is ``None`` (e.g. for validation).
+
+    Args:
+        signals: ``(num, *grid_shape, channels)`` array: audio ``(num, T, C)``, images ``(num, H, W, C)``, volumes
+            ``(num, D, H, W, C)``. Values are used as given (float32).
+        points_per_signal: grid points per signal and batch; ``None`` for all of them.
+        batch_size: signals per batch.
+        datapoints: what the encoder receives: ``"signals"`` (the signals themselves, the default), ``"indices"``
+            (``int32`` positions in ``signals``, for an ``Embedding`` encoder: auto-decoding), or an array of ``num``
+            datapoints of any shape (e.g. class labels, conditioning vectors).
+        replace: draw the points with replacement (a signal's points may repeat within a batch); without
+            replacement ``points_per_signal`` may not exceed the number of grid points.
+        shuffle: shuffle the signals every epoch.
+        drop_remainder: drop the last partial batch so every batch has the same shape (JAX and XLA then compile
+            once); if ``False`` the last batch is smaller.
+        seed: seed of shuffling and point draws; batch ``i`` of epoch ``e`` is reproducible.
+        **kwargs: ``keras.utils.PyDataset`` arguments (``workers``, ``use_multiprocessing``, ``max_queue_size``).
+
+    Yields:
+        ``((datapoints, coordinates), values)``: datapoints ``(batch_size, ...)``, coordinates
+        ``(batch_size, points, in_dims)`` float32 in ``[-1, 1]`` (:func:`keras_inr.data.coordinate_grid`), values
+        ``(batch_size, points, channels)`` float32.
+    """
+
+    #: name of the points-per-signal argument in error messages
+    _points_argument = "points_per_signal"
+
+    def __init__(
+        self,
+        signals,
+        points_per_signal: int | None,
+        batch_size: int,
+        datapoints="signals",
+        replace: bool = False,
+        shuffle: bool = True,
+        drop_remainder: bool = True,
+        seed: int = 0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        signals = np.asarray(signals)
+        if signals.size == 0 or signals.ndim < 2 or signals.shape[0] == 0:
+            raise ValueError(
+                f"`signals` must be a non-empty array (num, *grid_shape, channels), got shape {signals.shape}."
+            )
+        if not np.issubdtype(signals.dtype, np.number):
+            raise ValueError(f"`signals` must be numeric, got dtype {signals.dtype}.")
+        self.signals = signals.astype(np.float32)
+        self.grid_shape = tuple(signals.shape[1:-1])
+        if not self.grid_shape:
+            raise ValueError(
+                f"`signals` must have at least one grid axis, shape (num, *grid_shape, channels); got {signals.shape}."
+            )
+        self.num_points = math.prod(self.grid_shape)
+        self.grid = coordinate_grid(self.grid_shape)
+        self.flat_values = self.signals.reshape(len(self.signals), self.num_points, signals.shape[-1])
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.replace = bool(replace)
+        if points_per_signal is not None:
+            points_per_signal = check_positive_int(self._points_argument, points_per_signal)
+            if not self.replace and points_per_signal > self.num_points:
+                raise ValueError(
+                    f"`{self._points_argument}`={points_per_signal} exceeds the {self.num_points} grid points of each signal "
+                    f"(grid shape {self.grid_shape}) and replace=False; lower it, pass None for all points, or set "
+                    "replace=True."
+                )
+        self.points_per_signal = points_per_signal
+        self.datapoints = self._resolve_datapoints(datapoints)
+        self.shuffle = bool(shuffle)
+        self.drop_remainder = bool(drop_remainder)
+        if self.drop_remainder and len(self.signals) < self.batch_size:
+            raise ValueError(
+                f"`batch_size`={self.batch_size} exceeds the number of signals ({len(self.signals)}) with "
+                "drop_remainder=True, so the dataset would yield no batch; lower batch_size."
+            )
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def _resolve_datapoints(self, datapoints):
+        if isinstance(datapoints, str):
+            check_choice("datapoints", datapoints, DATAPOINT_KINDS)
+            if datapoints == "signals":
+                return self.signals
+            return np.arange(len(self.signals), dtype=np.int32)
+        datapoints = np.asarray(datapoints)
+        if datapoints.ndim == 0 or len(datapoints) != len(self.signals):
+            raise ValueError(
+                f"`datapoints` must be 'signals', 'indices' or an array with one entry per signal ({len(self.signals)}), "
+                f"got shape {datapoints.shape}."
+            )
+        return datapoints
+
+    def __len__(self) -> int:
+        if self.drop_remainder:
+            return len(self.signals) // self.batch_size
+        return math.ceil(len(self.signals) / self.batch_size)
+
+    def _order(self) -> np.ndarray:
+        if not self.shuffle:
+            return np.arange(len(self.signals))
+        return np.random.default_rng((self.seed, self.epoch)).permutation(len(self.signals))
+
+    def __getitem__(self, index: int):
+        if not 0 <= index < len(self):
+            raise IndexError(f"Batch index {index} out of range for a dataset of {len(self)} batches.")
+        members = self._order()[index * self.batch_size : (index + 1) * self.batch_size]
+        values = self.flat_values[members]
+        if self.points_per_signal is None:
+            coordinates = np.broadcast_to(self.grid, (len(members), *self.grid.shape)).copy()
+        else:
+            rng = np.random.default_rng((self.seed, self.epoch, int(index), 1))
+            if self.replace:
+                points = rng.integers(0, self.num_points, size=(len(members), self.points_per_signal))
+            else:  # k distinct points per signal: the k smallest of N uniform draws
+                draws = rng.random((len(members), self.num_points))
+                points = np.argpartition(draws, self.points_per_signal - 1, axis=1)[:, : self.points_per_signal]
+            coordinates = self.grid[points]
+            values = np.take_along_axis(values, points[:, :, None], axis=1)
+        return (self.datapoints[members], coordinates), values
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+
+
+class ImageFieldDataset(FieldDataset):
+    """:class:`FieldDataset` for a stack of images: ``(num, H, W)`` or ``(num, H, W, C)`` in ``[0, 1]``.
+
+    Args:
+        images: ``(num, H, W)`` (grey) or ``(num, H, W, C)``; integer images are scaled to ``[0, 1]`` and float images
+            must lie in ``[0, 1]`` (see :func:`keras_inr.data.as_image`).
+        points_per_image: pixels sampled per image and batch (``None``: every pixel).
+        batch_size: images per batch.
+        datapoints, replace, shuffle, drop_remainder, seed, **kwargs: see :class:`FieldDataset`.
+
+    Yields:
+        ``((datapoints, coordinates (batch, points, 2)), values (batch, points, C))``.
+
+    Example:
+        >>> faces = skimage.data.lfw_subset()  # (200, 25, 25)
+        >>> dataset = ImageFieldDataset(faces[:160], points_per_image=256, batch_size=16)
+        >>> model.fit(dataset, epochs=20)  # doctest: +SKIP
+    """
+
+    _points_argument = "points_per_image"
+
+    def __init__(self, images, points_per_image: int | None, batch_size: int, datapoints="signals",
+                 replace: bool = False, shuffle: bool = True, drop_remainder: bool = True, seed: int = 0, **kwargs):
+        images = np.asarray(images)
+        if images.ndim not in (3, 4) or images.shape[0] == 0:
+            raise ValueError(
+                f"`images` must be a non-empty stack (num, H, W) or (num, H, W, C), got shape {images.shape}."
+            )
+        images = np.stack([as_image(image, name=f"images[{i}]") for i, image in enumerate(images)])
+        super().__init__(
+            images, points_per_image, batch_size, datapoints=datapoints, replace=replace, shuffle=shuffle,
+            drop_remainder=drop_remainder, seed=seed, **kwargs,
+        )
+        self.points_per_image = self.points_per_signal

@@ -1,0 +1,189 @@
+"""Batched evaluation of INRs with per-sample weights, and the bookkeeping of a target INR's parameters.
+
+A hypernetwork produces, for each datapoint of a batch, the weights of one INR. Those INRs share one architecture --
+the *target*, a keras-inr model such as ``keras_inr.SIREN(out_dims=1, width=32, depth=2)`` -- so the whole batch is
+evaluated at once: every dense layer becomes a batched matmul ``(batch, points, in) @ (batch, in, out)``
+(:func:`keras_inr.layers.affine`), with no Python loop over samples and no ``vectorized_map``. The layers' activations
+and initialisations are the target's own (``target.call_with_weights``), so every keras-inr family works as a target.
+
+Weights are always a list with one ``(kernel, bias)`` pair per entry of ``target.weight_layers``:
+
+* ``kernel``: ``(in, out)`` shared by every sample, or ``(batch, in, out)`` per sample;
+* ``bias``: ``None``, ``(out,)`` shared, or ``(batch, out)`` per sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from keras import ops
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Shape of one weight layer of a target INR.
+
+    Attributes:
+        fan_in: number of inputs ``in`` of the layer.
+        units: number of outputs ``out``.
+        use_bias: whether the layer adds a bias.
+        activation: name of the layer's activation (``"sine"``, ``"gaussian"``, ``"relu"``, ``"linear"``).
+    """
+
+    fan_in: int
+    units: int
+    use_bias: bool
+    activation: str
+
+    @property
+    def kernel_size(self) -> int:
+        return self.fan_in * self.units
+
+    @property
+    def parameter_count(self) -> int:
+        return self.kernel_size + (self.units if self.use_bias else 0)
+
+
+def layer_specs(target) -> list[LayerSpec]:
+    """Describe every weight layer of a *built* keras-inr model (``CoordinateMLP`` family or ``CombinedINR``).
+
+    Returns:
+        One :class:`LayerSpec` per entry of ``target.weight_layers``, in order.
+    """
+    return [
+        LayerSpec(int(layer.input_dim), int(layer.units), bool(layer.use_bias), layer.activation_name)
+        for layer in target.weight_layers
+    ]
+
+
+def initial_weights(target) -> list[tuple]:
+    """The target's current (for a fresh target: its family-initialised) weights as numpy ``(kernel, bias)`` pairs.
+
+    Heads call this lazily, from their initializers: when Keras builds a model symbolically (inside ``fit``), variable
+    initialisation is deferred until the tracing ends, and the target's variables are initialised before the head's.
+    """
+    return [
+        (
+            np.asarray(ops.convert_to_numpy(layer.kernel), dtype=np.float32),
+            np.asarray(ops.convert_to_numpy(layer.bias), dtype=np.float32) if layer.use_bias else None,
+        )
+        for layer in target.weight_layers
+    ]
+
+
+def weight_scales(kernel: np.ndarray, bias: np.ndarray | None) -> tuple[float, float]:
+    """Standard deviations of a layer's initial kernel and bias (estimated from one draw of its family's init).
+
+    Families with zero initial biases (Gaussian, ReLU) get the kernel's scale for the bias, so per-sample biases
+    still start with a non-degenerate spread.
+    """
+    kernel_scale = float(np.std(kernel))
+    bias_scale = float(np.std(bias)) if bias is not None else 0.0
+    return kernel_scale, bias_scale if bias_scale > 0.0 else kernel_scale
+
+
+def shared_weights(target) -> list[tuple]:
+    """The target's own variables as a weights list: ``[(kernel (in, out), bias (out,) or None), ...]``.
+
+    They are the shared base network that the ``"lowrank"`` and ``"shift"`` heads modulate per sample.
+    """
+    return [
+        (ops.convert_to_tensor(layer.kernel), ops.convert_to_tensor(layer.bias) if layer.use_bias else None)
+        for layer in target.weight_layers
+    ]
+
+
+def split_flat_parameters(flat, specs: Sequence[LayerSpec]) -> list[tuple]:
+    """Cut per-sample flat parameter vectors into per-layer kernels and biases.
+
+    Args:
+        flat: ``(batch, total)`` with ``total = sum(spec.parameter_count)``; for each layer, its kernel in row-major
+            ``(in, out)`` order, then its bias.
+        specs: the target's layer specs.
+
+    Returns:
+        ``[(kernel (batch, in, out), bias (batch, out) or None), ...]``.
+    """
+    weights, start = [], 0
+    for spec in specs:
+        kernel = ops.reshape(flat[:, start : start + spec.kernel_size], (-1, spec.fan_in, spec.units))
+        start += spec.kernel_size
+        bias = None
+        if spec.use_bias:
+            bias = flat[:, start : start + spec.units]
+            start += spec.units
+        weights.append((kernel, bias))
+    return weights
+
+
+def flatten_parameters(weights: Sequence[tuple]) -> np.ndarray:
+    """Inverse of :func:`split_flat_parameters` for one shared set of numpy weights: ``(total,)``."""
+    parts = []
+    for kernel, bias in weights:
+        parts.append(np.asarray(kernel, dtype=np.float32).reshape(-1))
+        if bias is not None:
+            parts.append(np.asarray(bias, dtype=np.float32).reshape(-1))
+    return np.concatenate(parts)
+
+
+def multiplicative_modulation(shared_kernel, left, right, temperature: float):
+    """Factorised multiplicative modulation ``W = W_shared * 2 sigmoid(U V / s)``.
+
+    Skorokhodov, Ignatyev & Elhoseiny 2021, "Adversarial Generation of Continuous Images" (INR-GAN),
+    https://arxiv.org/abs/2011.12026, section 3.2 (FMM). ``2 sigmoid(0) = 1``, so ``U V = 0`` leaves the shared kernel
+    unchanged and the modulation multiplies each weight by a factor in ``(0, 2)``.
+
+    Args:
+        shared_kernel: ``W_shared``, ``(in, out)``.
+        left: ``U``, ``(batch, in, rank)``.
+        right: ``V``, ``(batch, rank, out)``.
+        temperature: ``s``, divides the low-rank product before the sigmoid.
+
+    Returns:
+        Per-sample kernels ``(batch, in, out)``.
+    """
+    modulation = 2.0 * ops.sigmoid(ops.matmul(left, right) / temperature)
+    return ops.expand_dims(shared_kernel, 0) * modulation
+
+
+def check_coordinates(coordinates, in_dims: int, batch_size=None, name: str = "coordinates") -> None:
+    """Raise ``ValueError`` unless ``coordinates`` is ``(batch, points, in_dims)`` with a compatible batch size.
+
+    Args:
+        coordinates: tensor to check (static shapes; unknown dimensions are not checked).
+        in_dims: the target's coordinate dimension.
+        batch_size: number of datapoints; the coordinates' batch must equal it or be 1 (shared by all samples).
+        name: argument name used in messages.
+    """
+    shape = tuple(coordinates.shape)
+    if len(shape) != 3:
+        raise ValueError(
+            f"`{name}` must have shape (batch, points, {in_dims}) -- or (1, points, {in_dims}) to share them across "
+            f"the batch -- got shape {shape}."
+        )
+    if shape[-1] is not None and int(shape[-1]) != in_dims:
+        raise ValueError(
+            f"`{name}` must have {in_dims} values in its last axis (the target INR's coordinate dimension), "
+            f"got shape {shape}."
+        )
+    if batch_size is not None and shape[0] is not None and int(shape[0]) not in (1, int(batch_size)):
+        raise ValueError(
+            f"`{name}` has batch size {int(shape[0])} but the datapoints have batch size {int(batch_size)}; "
+            "they must match (or the coordinates' batch size must be 1 to share them across the batch)."
+        )
+
+
+def evaluate_inrs(target, coordinates, weights: Sequence[tuple]):
+    """Evaluate a batch of INRs of the target's architecture, each with its own weights, in one batched pass.
+
+    Args:
+        target: a built keras-inr model (its layers supply the activations and the encoding, if any).
+        coordinates: ``(batch, points, in_dims)``, or ``(1, points, in_dims)`` shared by every sample.
+        weights: ``[(kernel, bias), ...]``, one pair per ``target.weight_layers`` entry, shared or per sample.
+
+    Returns:
+        ``(batch, points, out_dims)``.
+    """
+    return target.call_with_weights(coordinates, weights)

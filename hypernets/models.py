@@ -1,0 +1,304 @@
+"""HyperINR: a network that maps a datapoint to the weights of an INR representing it."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from hypernets.functional import check_coordinates, evaluate_inrs, initial_weights, layer_specs, shared_weights
+from hypernets.heads import WeightHead, get_head
+from hypernets.trainers import trainer_for_backend
+from keras_inr.data import _check_shape, coordinate_grid
+from keras_inr.metrics import PSNR
+from keras_inr.saving import register
+from keras_inr.validation import check_positive_float, check_positive_int
+
+#: The backend's train_step/test_step mixin, chosen once, when this module is imported.
+HyperTrainer = trainer_for_backend()
+
+
+def _is_single_shape(shape) -> bool:
+    return isinstance(shape, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer)) for d in shape)
+
+
+@register
+class FunctionLoss(keras.losses.Loss):
+    """A ``keras.losses.Loss`` around a loss function ``fn(y_true, y_pred) -> (batch, points)`` (e.g. ``"mae"``), so
+    that sample weights and reduction work as for Loss classes, and the loss is saved with the model.
+
+    Args:
+        fn: a Keras loss function, its name, or its serialized form.
+        **kwargs: ``keras.losses.Loss`` arguments (``name``, ``reduction``).
+    """
+
+    def __init__(self, fn, **kwargs):
+        fn = keras.losses.get(fn) if isinstance(fn, (str, dict)) else fn
+        kwargs.setdefault("name", getattr(fn, "__name__", "loss"))
+        super().__init__(**kwargs)
+        self.fn = fn
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "fn": keras.losses.serialize(self.fn)}
+
+
+def _as_loss(loss) -> keras.losses.Loss:
+    """A ``keras.losses.Loss`` object from a name, a function or a Loss (so ``sample_weight`` works uniformly)."""
+    if loss is None:
+        raise ValueError("`loss` must be a Keras loss name, function or Loss, got None.")
+    resolved = keras.losses.get(loss)
+    if isinstance(resolved, keras.losses.Loss):
+        return resolved
+    if callable(resolved):
+        return FunctionLoss(resolved)
+    raise ValueError(f"`loss` must be a Keras loss name, function or Loss, got {loss!r}.")
+
+
+@register
+class HyperINR(HyperTrainer, keras.Model):
+    """A hypernetwork producing, for every datapoint, the weights of an INR that represents it.
+
+    ``encoder`` maps each datapoint to a feature vector, ``head`` maps the features to the weights of an INR with the
+    architecture of ``target``, and the INRs of a whole batch are evaluated at once on coordinates (batched matmuls,
+    see :mod:`hypernets.functional`). Train it with ``compile`` + ``fit`` on any backend; the per-backend train steps
+    live in :mod:`hypernets.trainers` and share the loss of :mod:`hypernets.steps`.
+
+    Args:
+        encoder: any Keras layer or model mapping a batch of datapoints to features ``(batch, feature_dim)``: a CNN
+            or MLP on images, or ``keras.layers.Embedding(num_datapoints, latent_dim)`` over datapoint indices for
+            auto-decoding (DeepSDF, https://arxiv.org/abs/1901.05103; functa, https://arxiv.org/abs/2201.12204):
+            each training datapoint then has its own learnable latent code.
+        target: a keras-inr model fixing the INR architecture, e.g. ``keras_inr.SIREN(out_dims=1, width=32,
+            depth=2)``; any family (SIREN, Gaussian, Fourier features, ``CoordinateMLP``, ``CombinedINR``). Its
+            variables are the shared base network of the ``"lowrank"`` and ``"shift"`` heads; the ``"full"`` head
+            uses them only as its initial weights, and the target is then frozen.
+        head: ``"full"``, ``"lowrank"`` or ``"shift"`` (see :mod:`hypernets.heads`), or a ``WeightHead`` instance.
+        head_config: keyword arguments of the head, e.g. ``{"rank": 8}`` for ``"lowrank"``, ``{"init_scale": 0.1}``.
+        points_per_step: when fitting on signals given on a grid (``fit(x=datapoints, y=signals)``), the number of
+            random grid points each INR is evaluated on per training step (``None``: every point). Ignored when the
+            data supplies coordinates (e.g. :class:`hypernets.ImageFieldDataset`).
+        in_dims: coordinate dimension of the INRs (2 for images); defaults to the target's if it is built, else 2.
+        max_val: dynamic range of the signals, for the PSNR metric.
+        seed: optional integer seed of the training-time point sampling.
+        **kwargs: standard ``keras.Model`` arguments (``name``, ``dtype``).
+
+    Call:
+        ``model(datapoints)`` returns the per-sample INR parameters: one ``(kernel, bias)`` pair per weight layer of
+        the target, kernels ``(batch, in, out)`` (or the shared ``(in, out)`` for layers a head leaves unmodulated),
+        biases ``(batch, out)`` or ``(out,)``. ``model(datapoints, coordinates=c)`` (or ``model((datapoints, c))``)
+        evaluates them at ``c`` ``(batch, points, in_dims)`` -- or ``(1, points, in_dims)`` shared by the batch -- and
+        returns ``(batch, points, out_dims)``.
+
+    Example:
+        >>> images = skimage.data.lfw_subset()[:, :, :, None]  # (200, 25, 25, 1) in [0, 1]  # doctest: +SKIP
+        >>> encoder = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"),
+        ...                             keras.layers.Dense(64)])
+        >>> model = HyperINR(encoder, keras_inr.SIREN(out_dims=1, width=32, depth=2), head="shift")
+        >>> model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        >>> model.fit(images, images, batch_size=16, epochs=10)  # doctest: +SKIP
+        >>> model.render(images[:4], (25, 25)).shape  # doctest: +SKIP
+        (4, 25, 25, 1)
+    """
+
+    def __init__(
+        self,
+        encoder,
+        target,
+        head="full",
+        head_config: dict | None = None,
+        points_per_step: int | None = 1024,
+        in_dims: int | None = None,
+        max_val: float = 1.0,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(encoder, dict):
+            encoder = keras.saving.deserialize_keras_object(encoder)
+        if isinstance(target, dict):
+            target = keras.saving.deserialize_keras_object(target)
+        if not isinstance(encoder, keras.layers.Layer):
+            raise ValueError(f"`encoder` must be a Keras layer or model, got {encoder!r}.")
+        if not (hasattr(target, "weight_layers") and hasattr(target, "call_with_weights")):
+            raise ValueError(
+                "`target` must be a keras-inr model (e.g. keras_inr.SIREN(out_dims=1, width=32, depth=2)) exposing "
+                f"`weight_layers` and `call_with_weights`, got {target!r}."
+            )
+        self.encoder = encoder
+        self.target = target
+        self.head = get_head(head, head_config)
+        if not self.head.uses_shared_weights:
+            self.target.trainable = False  # the full head generates every weight; the target only lends its maths
+        self.points_per_step = None if points_per_step is None else check_positive_int("points_per_step",
+                                                                                     points_per_step)
+        target_in_dims = getattr(target, "in_dims", None)
+        if in_dims is None:
+            in_dims = target_in_dims if target_in_dims is not None else 2
+        self.in_dims = check_positive_int("in_dims", in_dims)
+        if target_in_dims is not None and target_in_dims != self.in_dims:
+            raise ValueError(f"`in_dims`={self.in_dims} but the target was built for {target_in_dims}-D coordinates.")
+        self.out_dims = target.out_dims
+        self.max_val = check_positive_float("max_val", max_val)
+        self.seed = None if seed is None else int(seed)
+        self.point_sampler = keras.random.SeedGenerator(self.seed, name="point_sampler")
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.psnr_metric = PSNR(max_val=self.max_val, name="psnr")
+        self.field_loss = keras.losses.MeanSquaredError()
+        self.datapoint_shape = None
+
+    # --- building ---------------------------------------------------------------------------------------------
+    def build(self, input_shape):
+        """Build encoder, target and head for datapoints of shape ``input_shape`` (``(batch, ...)``).
+
+        ``input_shape`` may also be the pair of shapes of ``(datapoints, coordinates)``.
+        """
+        if not _is_single_shape(input_shape):
+            input_shape = input_shape[0]
+        datapoint_shape = tuple(None if d is None else int(d) for d in input_shape)
+        if not self.target.built:
+            self.target.build((None, self.in_dims))
+        if not self.encoder.built:
+            self.encoder.build(datapoint_shape)
+        feature_shape = self._encoder_output_shape(datapoint_shape)
+        if len(feature_shape) != 2 or feature_shape[-1] is None:
+            raise ValueError(
+                "`encoder` must map a batch of datapoints to feature vectors (batch, features); for datapoints of "
+                f"shape {datapoint_shape} it gives shape {tuple(feature_shape)} (add e.g. a Flatten or a pooling layer)."
+            )
+        if not self.head.built:
+            self.head.build_for(
+                int(feature_shape[-1]), layer_specs(self.target), lambda: initial_weights(self.target)
+            )
+        self.datapoint_shape = datapoint_shape
+        self.built = True
+
+    def _encoder_output_shape(self, datapoint_shape):
+        try:
+            return tuple(self.encoder.compute_output_shape(datapoint_shape))
+        except Exception:  # layers without compute_output_shape: trace symbolically
+            spec = self.encoder.compute_output_spec(keras.KerasTensor(datapoint_shape))
+            return tuple(spec.shape)
+
+    def get_build_config(self) -> dict:
+        return {"datapoint_shape": list(self.datapoint_shape) if self.datapoint_shape is not None else None}
+
+    def build_from_config(self, config: dict) -> None:
+        if config.get("datapoint_shape") is not None:
+            self.build(tuple(config["datapoint_shape"]))
+
+    # --- forward ----------------------------------------------------------------------------------------------
+    def call(self, inputs, coordinates=None, training=None):
+        if coordinates is None and isinstance(inputs, (list, tuple)):
+            if len(inputs) != 2:
+                raise ValueError(
+                    "A HyperINR takes datapoints, or a pair (datapoints, coordinates); got a sequence of "
+                    f"{len(inputs)} inputs."
+                )
+            inputs, coordinates = inputs
+        features = self.encoder(inputs, training=training)
+        weights = self.head(features, shared_weights(self.target))
+        if coordinates is None:
+            return weights
+        check_coordinates(coordinates, self.in_dims, batch_size=features.shape[0])
+        return evaluate_inrs(self.target, coordinates, weights)
+
+    def inr_parameters(self, datapoints):
+        """Per-sample INR parameters for ``datapoints`` (same as ``model(datapoints)``; see the class docstring)."""
+        return self(datapoints, training=False)
+
+    def render(self, datapoints, shape, batch_size: int = 32, points_per_chunk: int = 65536) -> np.ndarray:
+        """Evaluate each datapoint's INR on the full grid of ``shape``, in bounded-memory chunks.
+
+        Args:
+            datapoints: ``(num, ...)`` datapoints (as the encoder takes them).
+            shape: the grid shape, e.g. ``(H, W)`` for images; ``len(shape)`` must be ``in_dims``.
+            batch_size: datapoints whose weights are generated at once.
+            points_per_chunk: coordinates evaluated at once per datapoint; memory is about
+                ``batch_size * points_per_chunk * width`` floats.
+
+        Returns:
+            numpy ``(num, *shape, out_dims)`` float32.
+        """
+        shape = _check_shape(shape)
+        if len(shape) != self.in_dims:
+            raise ValueError(
+                f"`shape` must have {self.in_dims} axes (the INR's coordinate dimension), got {shape}."
+            )
+        batch_size = check_positive_int("batch_size", batch_size)
+        points_per_chunk = check_positive_int("points_per_chunk", points_per_chunk)
+        num = len(datapoints) if not hasattr(datapoints, "shape") else int(datapoints.shape[0])
+        if num == 0:
+            raise ValueError("`datapoints` is empty; nothing to render.")
+        grid = coordinate_grid(shape)
+        outputs = np.empty((num, grid.shape[0], self.out_dims), dtype=np.float32)
+        for start in range(0, num, batch_size):
+            chunk = datapoints[start : start + batch_size]
+            weights = self(chunk, training=False)
+            for point_start in range(0, grid.shape[0], points_per_chunk):
+                coordinates = ops.convert_to_tensor(grid[None, point_start : point_start + points_per_chunk])
+                values = evaluate_inrs(self.target, coordinates, weights)
+                outputs[start : start + batch_size, point_start : point_start + points_per_chunk] = (
+                    ops.convert_to_numpy(ops.cast(values, "float32"))
+                )
+        return outputs.reshape(num, *shape, self.out_dims)
+
+    # --- training configuration -------------------------------------------------------------------------------
+    def compile(self, optimizer="adam", loss="mse", **kwargs):
+        """Configure training: ``optimizer``, the reconstruction ``loss`` between values and INR predictions (any
+        Keras loss name, function or ``Loss``; MSE by default) and ``keras.Model.compile`` options (``jit_compile``,
+        ``steps_per_execution``, ...). Metrics are fixed: ``loss`` and ``psnr``."""
+        for key in ("metrics", "weighted_metrics", "loss_weights"):
+            if kwargs.get(key) is not None:
+                raise ValueError(f"HyperINR.compile does not take `{key}`; its logs report `loss` and `psnr`.")
+            kwargs.pop(key, None)
+        self.field_loss = _as_loss(loss)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def get_compile_config(self) -> dict:
+        config = super().get_compile_config()
+        if config:
+            config["loss"] = keras.losses.serialize(self.field_loss)
+        return config
+
+    def compile_from_config(self, config: dict) -> None:
+        config = keras.saving.deserialize_keras_object(config)
+        for key in ("metrics", "weighted_metrics", "loss_weights"):
+            config.pop(key, None)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    @property
+    def metrics(self) -> list:
+        return [self.loss_tracker, self.psnr_metric]
+
+    # --- serialization ----------------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            encoder=keras.saving.serialize_keras_object(self.encoder),
+            target=keras.saving.serialize_keras_object(self.target),
+            head=keras.saving.serialize_keras_object(self.head),
+            points_per_step=self.points_per_step,
+            in_dims=self.in_dims,
+            max_val=self.max_val,
+            seed=self.seed,
+        )
+        return config
+
+
+def parameter_count(model: HyperINR) -> dict:
+    """Sizes of a built HyperINR: ``{"hypernetwork": trainable weights, "inr": parameters of one generated INR}``."""
+    inr = sum(
+        layer.input_dim * layer.units + (layer.units if layer.use_bias else 0) for layer in model.target.weight_layers
+    )
+    trainable = sum(math.prod(v.shape) for v in model.trainable_variables)
+    return {"hypernetwork": int(trainable), "inr": int(inr)}
+
+
+__all__ = ["HyperINR", "WeightHead", "parameter_count"]

@@ -1,0 +1,107 @@
+"""The backend-agnostic part of a HyperINR training/evaluation step: batch preparation, loss and metrics.
+
+The three backend trainers (:mod:`hypernets.trainers`) differ only in how they differentiate and apply updates; they
+all call the functions below, so the loss is computed in one place.
+
+Data accepted by ``HyperINR.fit`` / ``evaluate`` (``x``, ``y`` and an optional per-datapoint ``sample_weight``):
+
+* ``x = (datapoints, coordinates)``, ``y = values``: coordinates ``(batch, points, in_dims)`` -- e.g. sampled by
+  :class:`hypernets.ImageFieldDataset` -- and the signal's values there ``(batch, points, channels)``;
+* ``x = datapoints``, ``y = signals`` on a grid, ``(batch, *grid_shape, channels)`` (e.g. ``fit(images, images)``):
+  the grid coordinates are :func:`keras_inr.data.coordinate_grid` of ``grid_shape``. In training steps each INR is
+  evaluated on ``model.points_per_step`` grid points drawn at random without replacement, a fresh subset per sample
+  and per step, so large signals train cheaply; evaluation steps use every grid point.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from keras_inr.data import coordinate_grid
+
+
+def _is_pair(x) -> bool:
+    return isinstance(x, (list, tuple)) and len(x) == 2
+
+
+def prepare_batch(model, data, training: bool):
+    """Turn one batch of ``fit``/``evaluate`` data into ``(datapoints, coordinates, values, sample_weight)``.
+
+    Args:
+        model: the :class:`hypernets.HyperINR` (its ``target``, ``in_dims``, ``points_per_step`` and point sampler).
+        data: the batch as the data adapter yields it (see the module docstring).
+        training: whether this is a training step (grid signals are then subsampled).
+
+    Returns:
+        ``datapoints``, ``coordinates`` ``(batch or 1, points, in_dims)``, ``values`` ``(batch, points, channels)``,
+        ``sample_weight`` (``None`` or ``(batch,)``).
+    """
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    if y is None:
+        raise ValueError(
+            "HyperINR.fit/evaluate need targets: pass x=(datapoints, coordinates) with y=values (batch, points, "
+            "channels), or x=datapoints with y=signals on a grid (batch, *grid_shape, channels)."
+        )
+    if _is_pair(x):
+        datapoints, coordinates = x
+        values = y
+        if len(values.shape) != 3:
+            raise ValueError(
+                "With x=(datapoints, coordinates), y must be the values at the coordinates, shape (batch, points, "
+                f"channels); got shape {tuple(values.shape)}."
+            )
+    else:
+        datapoints = x
+        datapoints_batch = x.shape[0] if hasattr(x, "shape") else None
+        coordinates, values = _grid_batch(model, y, training, datapoints_batch)
+    channels = values.shape[-1]
+    if channels is not None and int(channels) != model.target.out_dims:
+        raise ValueError(
+            f"The target INR has out_dims={model.target.out_dims} but the values have {int(channels)} channels "
+            f"(shape {tuple(values.shape)})."
+        )
+    return datapoints, coordinates, ops.cast(values, "float32"), sample_weight
+
+
+def _grid_batch(model, signals, training: bool, datapoints_batch):
+    """Coordinates and values of signals given on a grid; a random subset of points when training."""
+    in_dims = model.in_dims
+    shape = tuple(signals.shape)
+    if len(shape) != in_dims + 2 or any(size is None for size in shape[1:]):
+        raise ValueError(
+            f"With x=datapoints, y must hold the signals on a grid, shape (batch, *grid_shape, channels) with "
+            f"{in_dims} grid axes (the target's in_dims), got shape {shape}."
+        )
+    if datapoints_batch is not None and shape[0] is not None and int(datapoints_batch) != int(shape[0]):
+        raise ValueError(
+            f"The datapoints have batch size {int(datapoints_batch)} but the signals (y) have {int(shape[0])}."
+        )
+    grid_shape, channels = shape[1:-1], int(shape[-1])
+    num_points = math.prod(grid_shape)
+    grid = ops.convert_to_tensor(coordinate_grid(grid_shape))  # (num_points, in_dims), constant
+    flat_values = ops.reshape(signals, (-1, num_points, channels))
+    points = model.points_per_step
+    if not training or points is None or points >= num_points:
+        return ops.expand_dims(grid, 0), flat_values
+    batch = ops.shape(flat_values)[0]
+    # k distinct points per sample: the indices of the k largest of N uniform draws (a uniformly random subset).
+    _, indices = ops.top_k(keras.random.uniform((batch, num_points), seed=model.point_sampler), points)
+    coordinates = ops.take(grid, indices, axis=0)  # (batch, k, in_dims)
+    offsets = ops.expand_dims(ops.arange(batch, dtype=indices.dtype) * num_points, 1)
+    values = ops.take(ops.reshape(flat_values, (-1, channels)), indices + offsets, axis=0)  # (batch, k, channels)
+    return coordinates, values
+
+
+def compute_field_loss(model, values, predictions, sample_weight=None):
+    """The training loss: ``model.field_loss`` (MSE by default, set by ``compile(loss=...)``) in float32."""
+    return model.field_loss(values, ops.cast(predictions, "float32"), sample_weight=sample_weight)
+
+
+def update_metrics(model, loss, values, predictions, sample_weight=None) -> dict:
+    """Update the loss tracker and PSNR metric and return the logs ``{"loss": ..., "psnr": ...}``."""
+    model.loss_tracker.update_state(loss)
+    model.psnr_metric.update_state(values, ops.cast(predictions, "float32"), sample_weight=sample_weight)
+    return {metric.name: metric.result() for metric in model.metrics}

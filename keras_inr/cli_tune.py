@@ -106,6 +106,10 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for flag, _, integer, text in _SPACE_OPTIONS:
         parser.add_argument(flag, default=None, metavar="SPEC", help=text)
+    parser.add_argument(
+        "--no-jit", action="store_true",
+        help="train without XLA compilation (faster when trials are only a few steps long)",
+    )
     parser.add_argument("--out", default="keras_inr_tune", help="output directory (default: keras_inr_tune)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the search and the weights (default: 0)")
     parser.add_argument(
@@ -163,7 +167,8 @@ def _run(args: argparse.Namespace) -> int:
 
     hypermodel = tuning.INRHyperModel(
         out_dims=image.shape[-1], families=families, schedule=args.schedule,
-        total_steps=args.epochs * args.steps if args.schedule == "cosine" else None, seed=args.seed, **space,
+        total_steps=args.epochs * args.steps if args.schedule == "cosine" else None, seed=args.seed,
+        jit_compile=False if args.no_jit else "auto", **space,
     )
     tuner = tuning.make_tuner(
         hypermodel, args.tuner, max_trials=args.max_trials, max_epochs=args.epochs, directory=out,

@@ -213,6 +213,8 @@ class INRHyperModel(keras_tuner.HyperModel):
         schedule: learning-rate schedule, ``"constant"`` or ``"cosine"`` (needs ``total_steps``).
         total_steps: optimiser steps of one trial, for ``schedule="cosine"``.
         seed: seed of the Fourier-feature frequency matrix (the same frequencies in every ``ffn`` trial).
+        jit_compile: passed to ``model.compile``; ``False`` skips XLA compilation, which is faster for searches of
+            only a few steps per trial.
         **kwargs: ``keras_tuner.HyperModel`` arguments (``name``, ``tunable``).
 
     Shapes:
@@ -239,9 +241,11 @@ class INRHyperModel(keras_tuner.HyperModel):
         schedule: str = "constant",
         total_steps: int | None = None,
         seed: int | None = 0,
+        jit_compile="auto",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.jit_compile = jit_compile
         self.out_dims = check_positive_int("out_dims", out_dims)
         self.in_dims = check_positive_int("in_dims", in_dims)
         self.families = check_families(families)
@@ -286,19 +290,26 @@ class INRHyperModel(keras_tuner.HyperModel):
         learning_rate = self.specs["learning_rate"].declare(hp)
         family_kwargs: dict[str, Any] = {}
         for candidate in self.families:
-            # conditional_scope still runs its body for inactive families: only declare, never read, there.
+            # Every family's hyperparameters are declared, each in a scope active only when `family` is that family,
+            # so the tuner's oracle knows the whole space from the first trial on. The body runs for inactive
+            # families too; their hyperparameters then return None and are not used.
             with hp.conditional_scope("family", [candidate]):
-                if candidate != family:
-                    continue
-                for name in FAMILY_HYPERPARAMETERS[candidate]:
-                    if name in self.specs:
-                        family_kwargs[name] = self.specs[name].declare(hp)
+                values = {
+                    name: self.specs[name].declare(hp)
+                    for name in FAMILY_HYPERPARAMETERS[candidate]
+                    if name in self.specs
+                }
+            if candidate == family:
+                family_kwargs = values
         if family == "ffn":
             family_kwargs["seed"] = self.seed
         model = build_model(
             family, self.out_dims, width=width, depth=depth, in_dims=self.in_dims, name=family, **family_kwargs
         )
-        return compile_inr(model, learning_rate=learning_rate, schedule=self.schedule, total_steps=self.total_steps)
+        return compile_inr(
+            model, learning_rate=learning_rate, schedule=self.schedule, total_steps=self.total_steps,
+            jit_compile=self.jit_compile,
+        )
 
     def fit(self, hp, model, *args, **kwargs):
         """Train ``model`` with ``model.fit`` and add its wall-clock time to the logs as ``fit_seconds``.

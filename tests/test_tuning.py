@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 
@@ -19,6 +20,15 @@ from keras_inr.models import FAMILIES, build_model  # noqa: E402
 # Tiny searches: 16x16 image (64 training / 192 held-out pixels), widths <= 32, a few full-batch steps per epoch.
 # Without XLA compilation: for a handful of steps per trial, compiling every trial's model costs more than it saves.
 TINY_SPACE = dict(width=(16, 32), depth=(1, 2), num_features=(16, 32), jit_compile=False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _frozen_heap():
+    """KerasTuner calls gc.collect() twice per trial, ~1 s each on the test process's heap; freezing the objects
+    that exist now (modules, backends) makes those collections cheap without changing what the tests check."""
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="module")

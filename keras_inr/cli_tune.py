@@ -120,31 +120,11 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras fit verbosity (default: 0)")
 
 
-def _save_figure(target, reconstruction, path: Path, title: str) -> None:
-    """Save ``target | reconstruction`` side by side (``(H, W, C)`` arrays in ``[0, 1]``) as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    figure, axes = plt.subplots(1, 2, figsize=(8, 4.3))
-    for axis, image, name in zip(axes, (target, reconstruction), ("target", "best reconstruction")):
-        image = np.clip(image, 0.0, 1.0)
-        axis.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0.0, vmax=1.0)
-        axis.set_title(name)
-        axis.axis("off")
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
 def _run(args: argparse.Namespace) -> int:
     import keras
     import numpy as np
 
-    from keras_inr import data, metrics, tuning
+    from keras_inr import data, metrics, plotting, rendering, training, tuning
     from keras_inr.validation import check_positive_int
 
     families = tuning.check_families(args.families)
@@ -183,8 +163,8 @@ def _run(args: argparse.Namespace) -> int:
     gc.freeze()
     start = time.perf_counter()
     tuner.search(
-        tuning.full_batch_dataset(train_x, train_y, args.steps), epochs=args.epochs,
-        validation_data=tuning.full_batch_dataset(val_x, val_y, 1), verbose=args.verbose,
+        training.full_batch(train_x, train_y, args.steps), epochs=args.epochs,
+        validation_data=training.full_batch(val_x, val_y, 1), verbose=args.verbose,
     )
     search_seconds = time.perf_counter() - start
     rows = tuning.leaderboard(tuner, args.top)
@@ -196,17 +176,14 @@ def _run(args: argparse.Namespace) -> int:
     print(tuning.format_leaderboard(rows))
 
     model = tuning.best_model(tuner)
-    coordinates, _ = data.image_to_coordinates(image)
-    reconstruction = data.coordinates_to_image(
-        keras.ops.convert_to_numpy(model.predict(coordinates, batch_size=len(coordinates), verbose=0)), image.shape[:2]
-    )
+    reconstruction = rendering.render(model, image.shape[:2])
     full_psnr = float(metrics.psnr(image, reconstruction))
     best = rows[0]
     model_path, figure_path = out / "best_model.keras", out / "best.png"
     model.save(model_path)
-    _save_figure(
-        image, reconstruction, figure_path,
-        f"best: {best['family']}, held-out PSNR {best['val_psnr']:.2f} dB, all pixels {full_psnr:.2f} dB",
+    plotting.save_comparison(
+        figure_path, image, reconstruction, show_error=False,
+        title=f"best: {best['family']}, held-out PSNR {best['val_psnr']:.2f} dB, all pixels {full_psnr:.2f} dB",
     )
     summary = {
         "image": str(args.image), "shape": list(image.shape), "tuner": args.tuner, "families": list(families),
@@ -229,6 +206,9 @@ def run_tune(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except (ValueError, FileNotFoundError) as error:
+        print(f"keras-inr tune: error: {error}", file=sys.stderr)
+        return 2
+    except ImportError as error:  # keras-tuner (or scikit-learn for --tuner bayesian) not installed
         print(f"keras-inr tune: error: {error}", file=sys.stderr)
         return 2
 

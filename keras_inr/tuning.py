@@ -12,12 +12,12 @@ it, a ``(low, high)`` tuple narrows the range, a list gives a choice -- or in th
 ``hyperparameters=`` (a ``keras_tuner.HyperParameters`` holding ``hp.Fixed(...)`` entries) to the tuner.
 
 Example:
-    >>> from keras_inr import data, tuning
+    >>> from keras_inr import data, training, tuning
     >>> (train_x, train_y), (val_x, val_y) = data.tancik_split(data.load_image("camera", size=64))
     >>> hypermodel = tuning.INRHyperModel(out_dims=1, families=("siren", "ffn"), width=(32, 128))
     >>> tuner = tuning.make_tuner(hypermodel, "bayesian", max_trials=10, directory="runs/tune")
-    >>> tuner.search(tuning.full_batch_dataset(train_x, train_y, 25), epochs=12,
-    ...              validation_data=tuning.full_batch_dataset(val_x, val_y, 1))  # doctest: +SKIP
+    >>> tuner.search(training.full_batch(train_x, train_y, 25), epochs=12,
+    ...              validation_data=training.full_batch(val_x, val_y, 1))  # doctest: +SKIP
     >>> print(tuning.format_leaderboard(tuning.leaderboard(tuner)))  # doctest: +SKIP
 """
 
@@ -358,44 +358,6 @@ def model_arguments(hyperparameters) -> tuple[str, dict, float]:
     allowed = {"width", "depth", *FAMILY_HYPERPARAMETERS[family]}
     kwargs = {name: value for name, value in values.items() if name in allowed and value is not None}
     return family, kwargs, float(values.get("learning_rate", float("nan")))
-
-
-def full_batch_dataset(x, y, steps_per_epoch: int = 1) -> keras.utils.PyDataset:
-    """A dataset whose every batch is the whole of ``(x, y)``, ``steps_per_epoch`` batches per epoch.
-
-    INRs of one image are usually trained full batch; grouping several steps in an epoch lets a trial be measured in
-    epochs (what Hyperband allocates) without paying a validation pass after every single step.
-
-    Args:
-        x: ``(N, in_dims)`` coordinates.
-        y: ``(N, channels)`` values.
-        steps_per_epoch: batches (optimiser steps) per epoch.
-
-    Returns:
-        A ``keras.utils.PyDataset`` usable as ``x=`` or ``validation_data=`` of ``fit`` / ``tuner.search``.
-    """
-    return _FullBatch(x, y, check_positive_int("steps_per_epoch", steps_per_epoch))
-
-
-class _FullBatch(keras.utils.PyDataset):
-    """``steps`` identical full batches per epoch (see :func:`full_batch_dataset`)."""
-
-    def __init__(self, x, y, steps: int):
-        super().__init__()
-        self.x = np.asarray(x, dtype="float32")
-        self.y = np.asarray(y, dtype="float32")
-        if self.x.ndim != 2 or self.y.ndim != 2 or len(self.x) != len(self.y) or len(self.x) == 0:
-            raise ValueError(
-                f"`x` and `y` must be non-empty (N, in_dims) and (N, channels) arrays with the same N, got shapes "
-                f"{self.x.shape} and {self.y.shape}."
-            )
-        self.steps = steps
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def __getitem__(self, index: int):
-        return self.x, self.y
 
 
 def make_tuner(

@@ -8,12 +8,11 @@ import json
 import math
 
 import keras
-import numpy as np
 import pytest
 
 keras_tuner = pytest.importorskip("keras_tuner")
 
-from keras_inr import data, tuning  # noqa: E402
+from keras_inr import data, training, tuning  # noqa: E402
 from keras_inr.cli_tune import add_tune_arguments, parse_space_value, run_tune  # noqa: E402
 from keras_inr.models import FAMILIES, build_model  # noqa: E402
 
@@ -40,8 +39,8 @@ def split():
 def _search(tuner, split, epochs=2, steps=5):
     (train_x, train_y), (val_x, val_y) = split
     tuner.search(
-        tuning.full_batch_dataset(train_x, train_y, steps), epochs=epochs,
-        validation_data=tuning.full_batch_dataset(val_x, val_y, 1), verbose=0,
+        training.full_batch(train_x, train_y, steps), epochs=epochs,
+        validation_data=training.full_batch(val_x, val_y, 1), verbose=0,
     )
 
 
@@ -188,8 +187,6 @@ def test_bad_tuner_arguments(tmp_path):
         tuning.make_tuner(hypermodel, "random", directory=tmp_path, hyperparameters=fixed)
     with pytest.raises(ValueError, match="no completed trial"):
         tuning.best_model(tuning.make_tuner(hypermodel, "random", directory=tmp_path))
-    with pytest.raises(ValueError, match="same N"):
-        tuning.full_batch_dataset(np.zeros((4, 2)), np.zeros((3, 1)))
 
 
 def test_parse_space_value():

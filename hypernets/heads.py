@@ -317,5 +317,5 @@ def get_head(head, head_config: dict | None = None) -> WeightHead:
     check_choice("head", head, tuple(HEADS))
     try:
         return HEADS[head](**(head_config or {}), name=f"{head}_head")
-    except TypeError as error:
+    except (TypeError, ValueError) as error:
         raise ValueError(f"Invalid `head_config` {head_config!r} for head={head!r}: {error}") from None

@@ -1,0 +1,40 @@
+"""Shared fixtures and helpers of the keras-inr test suite (runs under whatever KERAS_BACKEND is set)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import keras_inr  # noqa: E402,F401  (selects the backend before anything else imports keras)
+
+
+def to_numpy(tensor) -> np.ndarray:
+    """Any backend tensor (or variable) as a numpy array."""
+    return np.asarray(keras.ops.convert_to_numpy(tensor))
+
+
+@pytest.fixture(autouse=True)
+def _clear_keras_session():
+    """Fresh Keras name scopes per test, and a fixed seed so tests are reproducible."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(1234)
+    yield
+
+
+@pytest.fixture(scope="session")
+def small_camera() -> np.ndarray:
+    """The bundled camera image at 32x32, float32 (32, 32, 1) in [0, 1]."""
+    from keras_inr.data import load_image
+
+    return load_image("camera", size=32)
+
+
+@pytest.fixture(scope="session")
+def backend_name() -> str:
+    return keras.backend.backend()

@@ -1,0 +1,159 @@
+"""Layers: shapes, the papers' maths and initial weight bounds, config round trips, external weights, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_inr import activations
+from keras_inr.layers import CoordinateDense, FourierFeatures, GaussianDense, PositionalEncoding, SineDense
+from tests.conftest import to_numpy
+
+
+def _uniform_check(values: np.ndarray, bound: float) -> None:
+    """Values lie in [-bound, bound], reach near it, and have the U(-c, c) standard deviation c/sqrt(3)."""
+    values = values.reshape(-1)
+    assert np.all(np.abs(values) <= bound * (1 + 1e-6))
+    assert np.abs(values).max() > 0.9 * bound
+    assert values.std() == pytest.approx(bound / math.sqrt(3), rel=0.1)
+
+
+def test_sine_dense_first_layer_init_and_output():
+    layer = SineDense(256, w0=30.0, is_first=True)
+    coordinates = np.random.uniform(-1, 1, (64, 2)).astype("float32")
+    outputs = to_numpy(layer(coordinates))
+    assert outputs.shape == (64, 256)
+    kernel, bias = to_numpy(layer.kernel), to_numpy(layer.bias)
+    _uniform_check(kernel, 1.0 / 2)  # U(-1/n, 1/n) with n = 2 (Sitzmann et al. 2020, sec. 3.2)
+    _uniform_check(bias, 1.0 / math.sqrt(2))  # torch.nn.Linear default, as in the reference implementation
+    np.testing.assert_allclose(outputs, np.sin(30.0 * (coordinates @ kernel + bias)), rtol=1e-4, atol=1e-4)
+
+
+def test_sine_dense_hidden_layer_init():
+    layer = SineDense(300, w0=15.0)
+    layer.build((None, 200))
+    _uniform_check(to_numpy(layer.kernel), math.sqrt(6 / 200) / 15.0)
+    _uniform_check(to_numpy(layer.bias), 1 / math.sqrt(200))
+
+
+def test_gaussian_dense_maths_and_xavier_init():
+    layer = GaussianDense(128, inverse_scale=3.0)
+    inputs = np.random.uniform(-1, 1, (16, 64)).astype("float32")
+    outputs = to_numpy(layer(inputs))
+    _uniform_check(to_numpy(layer.kernel), math.sqrt(6 / (64 + 128)))
+    np.testing.assert_array_equal(to_numpy(layer.bias), 0.0)
+    expected = np.exp(-((3.0 * (inputs @ to_numpy(layer.kernel))) ** 2))
+    np.testing.assert_allclose(outputs, expected, rtol=1e-4, atol=1e-5)
+    assert outputs.min() >= 0 and outputs.max() <= 1
+
+
+def test_fourier_features_values_and_distribution():
+    layer = FourierFeatures(num_features=2000, scale=4.0, seed=3)
+    coordinates = np.random.uniform(-1, 1, (8, 2)).astype("float32")
+    features = to_numpy(layer(coordinates))
+    assert features.shape == (8, 4000)
+    projection = to_numpy(layer.projection)
+    assert projection.std() == pytest.approx(4.0, rel=0.05)  # B ~ N(0, scale^2)
+    angles = 2 * np.pi * coordinates @ projection
+    np.testing.assert_allclose(features, np.concatenate([np.cos(angles), np.sin(angles)], -1), atol=2e-3)
+    assert not layer.trainable_weights  # fixed by default, as in Tancik et al.
+    assert FourierFeatures(8, trainable=True)(coordinates) is not None
+
+
+def test_fourier_features_trainable_flag():
+    layer = FourierFeatures(num_features=4, trainable=True)
+    layer.build((None, 3))
+    assert len(layer.trainable_weights) == 1
+
+
+def test_positional_encoding_matches_hand_computation():
+    layer = PositionalEncoding(num_frequencies=3, include_input=True)
+    coordinates = np.array([[0.25, -0.5]], dtype="float32")
+    features = to_numpy(layer(coordinates))
+    assert features.shape == (1, 2 * (2 * 3 + 1))
+    angles = np.array([2**k * np.pi * c for c in coordinates[0] for k in range(3)])
+    expected = np.concatenate([coordinates[0], np.cos(angles), np.sin(angles)])
+    np.testing.assert_allclose(features[0], expected, atol=1e-5)
+
+
+def test_activations_are_the_formulas():
+    z = np.linspace(-2, 2, 11).astype("float32")
+    np.testing.assert_allclose(to_numpy(activations.sine(z, 7.0)), np.sin(7.0 * z), atol=1e-5)
+    np.testing.assert_allclose(to_numpy(activations.gaussian(z, 2.0)), np.exp(-((2.0 * z) ** 2)), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lambda: SineDense(8, w0=12.0, is_first=True),
+        lambda: GaussianDense(8, inverse_scale=2.5),
+        lambda: CoordinateDense(8, activation="relu"),
+        lambda: FourierFeatures(4, scale=3.0, seed=1),
+        lambda: PositionalEncoding(3, include_input=False),
+    ],
+)
+def test_config_round_trip_keeps_maths(layer):
+    original = layer()
+    coordinates = np.random.uniform(-1, 1, (5, 2)).astype("float32")
+    expected = to_numpy(original(coordinates))
+    restored = keras.layers.deserialize(keras.layers.serialize(original))
+    assert type(restored) is type(original)
+    assert restored.get_config() == original.get_config()
+    if not restored.built:
+        restored.build((None, 2))
+    restored.set_weights(original.get_weights())
+    np.testing.assert_allclose(to_numpy(restored(coordinates)), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("layer_class", [SineDense, GaussianDense])
+def test_per_sample_weights_match_a_loop_over_samples(layer_class):
+    layer = layer_class(6)
+    batch, points, fan_in = 3, 5, 4
+    layer.build((None, fan_in))
+    inputs = np.random.uniform(-1, 1, (batch, points, fan_in)).astype("float32")
+    kernels = np.random.uniform(-0.3, 0.3, (batch, fan_in, 6)).astype("float32")
+    biases = np.random.uniform(-0.3, 0.3, (batch, 6)).astype("float32")
+    batched = to_numpy(layer.call_with_weights(inputs, kernels, biases))
+    looped = np.stack([to_numpy(layer.call_with_weights(inputs[i], kernels[i], biases[i])) for i in range(batch)])
+    np.testing.assert_allclose(batched, looped, rtol=1e-5, atol=1e-6)
+    # shared kernel with per-sample bias (shift modulation) broadcasts too
+    shifted = to_numpy(layer.call_with_weights(inputs, kernels[0], biases))
+    np.testing.assert_allclose(shifted[1], to_numpy(layer.call_with_weights(inputs[1], kernels[0], biases[1])), atol=1e-6)
+
+
+def test_own_weights_equal_call():
+    layer = SineDense(5, is_first=True)
+    inputs = np.random.uniform(-1, 1, (7, 2)).astype("float32")
+    np.testing.assert_allclose(
+        to_numpy(layer(inputs)), to_numpy(layer.call_with_weights(inputs, layer.kernel, layer.bias)), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "make, argument",
+    [
+        (lambda: SineDense(0), "units"),
+        (lambda: SineDense(4, w0=0.0), "w0"),
+        (lambda: SineDense(4, w0=-3.0), "w0"),
+        (lambda: GaussianDense(4, inverse_scale=0), "inverse_scale"),
+        (lambda: FourierFeatures(0), "num_features"),
+        (lambda: FourierFeatures(4, scale=-1.0), "scale"),
+        (lambda: FourierFeatures(4, scale=float("nan")), "scale"),
+        (lambda: PositionalEncoding(0), "num_frequencies"),
+        (lambda: CoordinateDense(4, activation="swish"), "activation"),
+        (lambda: CoordinateDense(2.5), "units"),
+    ],
+)
+def test_bad_hyperparameters_name_the_argument(make, argument):
+    with pytest.raises(ValueError, match=argument):
+        make()
+
+
+def test_wrong_input_dimension_after_build_is_a_clear_error():
+    layer = SineDense(4, is_first=True)
+    layer(np.zeros((2, 2), "float32"))
+    with pytest.raises(ValueError, match="axis -1"):
+        layer(np.zeros((2, 3), "float32"))

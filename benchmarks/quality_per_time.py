@@ -1,0 +1,152 @@
+"""Time to reach a PSNR target: the reference SIREN recipe vs keras-inr's recommended defaults (issue 5, benchmark 3).
+
+The bundled camera image at 256x256 (65,536 coordinates), full batch. Rows:
+
+* ``reference``: SIREN 3x256, w0 = 30, Adam 1e-4 constant (Sitzmann et al. 2020, https://arxiv.org/abs/2006.09661,
+  supplement);
+* ``defaults``: :data:`keras_inr.training.RECOMMENDED` -- family, architecture, learning rate and schedule (the
+  cosine decays over ``--budget`` steps, the run length a user plans; ``keras-inr fit`` uses these defaults).
+
+Each run is one ``model.fit`` of one-step epochs fed by :class:`keras_inr.training.FullBatch`; the ``psnr`` logged
+at the end of epoch ``k`` is the PSNR of the whole image before that step's update, so the first epoch whose PSNR
+reaches ``--target`` marks the time. Times are counted from the end of the first step (which includes compilation),
+plus one median step for that first step. Runs stop at the target or at ``--max-steps``.
+
+Usage::
+
+    python benchmarks/quality_per_time.py             # full: 256x256, target 30 dB
+    python benchmarks/quality_per_time.py --quick     # seconds: 16x16, 2x32, target 10 dB
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from common import camera_coordinates, machine_description, markdown_table  # noqa: E402
+
+FULL = {"size": 256, "target": 30.0, "budget": 1000, "max_steps": 1500, "width": 256, "depth": 3}
+QUICK = {"size": 16, "target": 10.0, "budget": 200, "max_steps": 150, "width": 32, "depth": 2}
+MODEL_KEYS = {"siren": ("w0", "first_w0"), "gauss": ("inverse_scale",), "ffn": ("scale", "num_features")}
+
+
+class _StopAtTarget:
+    """Keras callback factory (built lazily so importing this module does not import keras)."""
+
+    @staticmethod
+    def make(target: float):
+        import keras
+
+        class StopAtTarget(keras.callbacks.Callback):
+            """Record the wall time and PSNR after every one-step epoch; stop at ``target`` dB."""
+
+            def __init__(self):
+                super().__init__()
+                self.times, self.psnrs = [], []
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.times.append(time.perf_counter())
+                self.psnrs.append(float(logs["psnr"]))
+                if self.psnrs[-1] >= target:
+                    self.model.stop_training = True
+
+        return StopAtTarget()
+
+
+def configs(settings) -> dict:
+    from keras_inr.training import RECOMMENDED
+
+    family = RECOMMENDED.get("family", "siren")
+    width = min(RECOMMENDED.get("width", settings["width"]), settings["width"])
+    depth = min(RECOMMENDED.get("depth", settings["depth"]), settings["depth"])
+    return {
+        "reference": {"family": "siren", "model": {"w0": 30.0}, "width": settings["width"], "depth": settings["depth"],
+                      "learning_rate": 1e-4, "schedule": "constant"},
+        "defaults": {"family": family, "model": {k: RECOMMENDED[k] for k in MODEL_KEYS[family] if k in RECOMMENDED},
+                     "width": width, "depth": depth, "learning_rate": RECOMMENDED["learning_rate"],
+                     "schedule": RECOMMENDED["schedule"]},
+    }
+
+
+def time_to_target(config: dict, coordinates, values, settings, seed: int = 0) -> dict:
+    import keras
+
+    from keras_inr.models import build_model
+    from keras_inr.training import compile_inr, full_batch
+
+    keras.utils.set_random_seed(seed)
+    model = build_model(config["family"], values.shape[-1], width=config["width"], depth=config["depth"], in_dims=2,
+                        **config["model"])
+    compile_inr(model, config["learning_rate"], config["schedule"], total_steps=settings["budget"])
+    recorder = _StopAtTarget.make(settings["target"])
+    model.fit(full_batch(coordinates, values, 1), epochs=settings["max_steps"], verbose=0, callbacks=[recorder])
+    times = np.asarray(recorder.times)
+    step_seconds = float(np.median(np.diff(times))) if len(times) > 1 else float("nan")
+    psnrs = np.asarray(recorder.psnrs)
+    reached = np.flatnonzero(psnrs >= settings["target"])
+    if len(reached):
+        # Epoch k (0-based) logs the PSNR before its update: the model had the target after k updates.
+        index = int(reached[0])
+        seconds = float(times[index] - times[0]) + step_seconds
+        steps = index
+    else:
+        seconds, steps = float("nan"), None
+    return {"steps": steps, "seconds": seconds, "step_seconds": step_seconds, "best_psnr": float(psnrs.max()),
+            "steps_run": len(psnrs)}
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
+    for key, value in FULL.items():
+        parser.add_argument(f"--{key.replace('_', '-')}", dest=key, type=type(value), default=None)
+    arguments = parser.parse_args(argv)
+    settings = dict(QUICK if arguments.quick else FULL)
+    for key in FULL:
+        if getattr(arguments, key) is not None:
+            settings[key] = getattr(arguments, key)
+    return arguments, settings
+
+
+def main(argv=None) -> str:
+    import keras
+
+    _, settings = _parse(argv)
+    coordinates, values = camera_coordinates(settings["size"])
+    print(machine_description())
+    print(
+        f"\nTime to {settings['target']:g} dB on camera {settings['size']}x{settings['size']} "
+        f"({len(coordinates)} coordinates), full batch, backend {keras.backend.backend()}; cosine budget "
+        f"{settings['budget']} steps, at most {settings['max_steps']} steps per run.\n"
+    )
+    results, rows = {}, []
+    for name, config in configs(settings).items():
+        result = results[name] = time_to_target(config, coordinates, values, settings)
+        model_text = f"{config['depth']}x{config['width']} " + ",".join(
+            f"{k}={v:g}" for k, v in config["model"].items()
+        )
+        steps = result["steps"] if result["steps"] is not None else f"> {result['steps_run']}"
+        rows.append([name, config["family"], model_text, config["learning_rate"], config["schedule"], steps,
+                     result["seconds"], result["step_seconds"], result["best_psnr"]])
+    table = markdown_table(
+        ["config", "family", "model", "lr", "schedule", f"steps to {settings['target']:g} dB",
+         f"seconds to {settings['target']:g} dB", "s/step", "best PSNR seen"],
+        rows,
+    )
+    ratio = results["defaults"]["seconds"] / results["reference"]["seconds"]
+    text = table + f"\n\nDefaults' time / reference's time: {ratio:.3g} (target: at most 0.5)."
+    if np.isnan(ratio):
+        text += " A run did not reach the target within --max-steps."
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""The Fourier-features image-regression protocol (issue 5, benchmark 4).
+
+Tancik et al. 2020, "Fourier Features Let Networks Learn High Frequency Functions in Low Dimensional Domains",
+https://arxiv.org/abs/2006.10739, section 6 (2-D image regression) and supplement: a 512x512 image, train on the
+256x256 sub-grid of every other pixel (:func:`keras_inr.data.tancik_split`), full batch, 2000 Adam steps, report the
+PSNR on the pixels not trained on. Rows:
+
+* ``rff-paper``: the paper's Gaussian RFF network -- 256 random frequencies with sigma = 10 on ``[0, 1)``
+  coordinates (``scale = 5`` on keras-inr's ``[-1, 1]``), three ReLU layers of 256 and a linear output, Adam 1e-3
+  constant (the paper also puts a sigmoid on the output; keras-inr's networks have a linear output);
+* ``siren-reference``: the reference SIREN recipe, 3x256, w0 = 30, Adam 1e-4 constant;
+* ``siren``, ``gauss``, ``ffn``: each family with its keras-inr defaults and the recommended training
+  (:data:`keras_inr.training.RECOMMENDED`: learning rate and schedule);
+* ``defaults``: everything from :data:`keras_inr.training.RECOMMENDED` (family, architecture and training), i.e. what
+  ``keras-inr fit`` uses.
+
+Every image is centre-cropped to a square and resized to ``--size`` (512 in the paper). On a small CPU use a
+scaled-down run (``--size 128`` or ``256``) and say so; ``BENCHMARKS.md`` records which was run.
+
+Usage::
+
+    python benchmarks/tancik.py                         # the paper's protocol (a GPU job)
+    python benchmarks/tancik.py --size 128 --images camera,astronaut
+    python benchmarks/tancik.py --quick                 # seconds, a smoke test
+    python benchmarks/tancik.py --custom "w20:family=siren,w0=20,learning_rate=1e-3,schedule=cosine"
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+CONFIG_NAMES = ("rff-paper", "siren-reference", "siren", "gauss", "ffn", "defaults")
+
+from common import machine_description, markdown_table, median, psnr_numpy  # noqa: E402
+
+FULL = {"size": 512, "steps": 2000, "width": 256, "depth": 3, "images": "camera,astronaut,chelsea,coffee",
+        "configs": ",".join(CONFIG_NAMES)}
+QUICK = {"size": 16, "steps": 5, "width": 16, "depth": 2, "images": "camera",
+         "configs": "rff-paper,siren-reference,defaults"}
+MODEL_KEYS = {"siren": ("w0", "first_w0"), "gauss": ("inverse_scale",), "ffn": ("scale", "num_features")}
+
+
+def named_configs(width: int, depth: int) -> dict:
+    """The protocol's rows as ``{name: config}``; a config has ``family``, ``model`` (hyperparameters), ``width``,
+    ``depth``, ``learning_rate``, ``schedule``."""
+    from keras_inr.training import RECOMMENDED
+
+    recommended_training = {"learning_rate": RECOMMENDED["learning_rate"], "schedule": RECOMMENDED["schedule"]}
+    family = RECOMMENDED.get("family", "siren")
+    defaults_model = {key: RECOMMENDED[key] for key in MODEL_KEYS[family] if key in RECOMMENDED}
+    return {
+        "rff-paper": {"family": "ffn", "model": {"scale": 5.0, "num_features": 256}, "width": width, "depth": depth,
+                      "learning_rate": 1e-3, "schedule": "constant"},
+        "siren-reference": {"family": "siren", "model": {"w0": 30.0}, "width": width, "depth": depth,
+                            "learning_rate": 1e-4, "schedule": "constant"},
+        "siren": {"family": "siren", "model": {}, "width": width, "depth": depth, **recommended_training},
+        "gauss": {"family": "gauss", "model": {}, "width": width, "depth": depth, **recommended_training},
+        "ffn": {"family": "ffn", "model": {}, "width": width, "depth": depth, **recommended_training},
+        "defaults": {
+            "family": family, "model": defaults_model,
+            # The recommended architecture, scaled with the run when --width/--depth shrink it (quick mode).
+            "width": min(RECOMMENDED.get("width", width), width), "depth": min(RECOMMENDED.get("depth", depth), depth),
+            **recommended_training,
+        },
+    }
+
+
+def parse_custom(text: str, width: int, depth: int) -> tuple[str, dict]:
+    """``"name:family=siren,w0=20,learning_rate=1e-3,schedule=cosine"`` -> ``(name, config)``."""
+    if ":" not in text:
+        raise ValueError(f"`--custom` must look like 'name:key=value,...', got {text!r}.")
+    name, body = text.split(":", 1)
+    config = {"family": "siren", "model": {}, "width": width, "depth": depth, "learning_rate": 1e-3,
+              "schedule": "cosine"}
+    for item in filter(None, body.split(",")):
+        key, _, value = item.partition("=")
+        if key in ("family", "schedule"):
+            config[key] = value
+        elif key in ("width", "depth"):
+            config[key] = int(value)
+        elif key == "learning_rate":
+            config[key] = float(value)
+        elif key == "num_features":
+            config["model"][key] = int(value)
+        else:
+            config["model"][key] = float(value)
+    return name, config
+
+
+def load_square(name: str, size: int) -> np.ndarray:
+    """A scikit-image sample, centre-cropped to a square and resized to ``size x size``; ``(size, size, C)``."""
+    from keras_inr.data import load_image
+
+    image = load_image(name)
+    height, width = image.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    return load_image(image[top:top + side, left:left + side], size=size)
+
+
+def run_config(config: dict, image: np.ndarray, steps: int, seed: int = 0) -> dict:
+    """Train one config on the Tancik split of ``image``; returns train/test PSNR and seconds."""
+    import keras
+
+    from keras_inr.data import tancik_split
+    from keras_inr.models import build_model
+    from keras_inr.training import compile_inr, full_batch
+
+    (train_x, train_y), (test_x, test_y) = tancik_split(image)
+    keras.utils.set_random_seed(seed)
+    model = build_model(config["family"], image.shape[-1], width=config["width"], depth=config["depth"], in_dims=2,
+                        **config["model"])
+    compile_inr(model, config["learning_rate"], config["schedule"], total_steps=steps)
+    start = time.perf_counter()
+    model.fit(full_batch(train_x, train_y, steps), epochs=1, verbose=0)
+    seconds = time.perf_counter() - start
+
+    def predict(coordinates):
+        return keras.ops.convert_to_numpy(model.predict(coordinates, batch_size=len(coordinates), verbose=0))
+
+    return {"train_psnr": psnr_numpy(train_y, predict(train_x)), "test_psnr": psnr_numpy(test_y, predict(test_x)),
+            "seconds": seconds}
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
+    parser.add_argument("--size", type=int, default=None, help="image side (512 in the paper)")
+    parser.add_argument("--steps", type=int, default=None, help="optimiser steps (2000 in the paper)")
+    parser.add_argument("--width", type=int, default=None)
+    parser.add_argument("--depth", type=int, default=None)
+    parser.add_argument("--images", default=None, help="comma list of scikit-image sample names")
+    parser.add_argument("--configs", default=None, help=f"comma list among {CONFIG_NAMES} (default: all; with "
+                        "--quick: rff-paper, siren-reference, defaults)")
+    parser.add_argument("--custom", action="append", default=[], help="extra 'name:key=value,...' configs")
+    arguments = parser.parse_args(argv)
+    settings = dict(QUICK if arguments.quick else FULL)
+    for key in FULL:
+        if getattr(arguments, key) is not None:
+            settings[key] = getattr(arguments, key)
+    return arguments, settings
+
+
+def main(argv=None) -> str:
+    import keras
+
+    arguments, settings = _parse(argv)
+    configs = named_configs(settings["width"], settings["depth"])
+    selected = {}
+    for name in filter(None, settings["configs"].split(",")):
+        if name not in configs:
+            raise ValueError(f"`--configs` entries must be among {CONFIG_NAMES}, got {name!r}.")
+        selected[name] = configs[name]
+    for text in arguments.custom:
+        name, config = parse_custom(text, settings["width"], settings["depth"])
+        selected[name] = config
+    images = [name for name in settings["images"].split(",") if name]
+    size = settings["size"]
+    print(machine_description())
+    print(
+        f"\nTancik et al. protocol on backend {keras.backend.backend()}: {size}x{size} images, train on the "
+        f"{(size + 1) // 2}x{(size + 1) // 2} sub-grid, test on the other pixels, {settings['steps']} full-batch "
+        f"steps.\n"
+    )
+    results = {}
+    for image_name in images:
+        image = load_square(image_name, size)
+        for name, config in selected.items():
+            results[(image_name, name)] = run_config(config, image, settings["steps"])
+            print(f"  {image_name:>10} {name:>16}: test {results[(image_name, name)]['test_psnr']:.2f} dB", flush=True)
+    header = ["config", "family", "model", "lr", "schedule", *[f"{image} test PSNR" for image in images],
+              "mean test PSNR", "mean train PSNR", "s/run (median)"]
+    rows = []
+    for name, config in selected.items():
+        tests = [results[(image, name)]["test_psnr"] for image in images]
+        rows.append([
+            name, config["family"],
+            f"{config['depth']}x{config['width']} " + ",".join(f"{k}={v:g}" for k, v in config["model"].items()),
+            config["learning_rate"], config["schedule"], *tests, float(np.mean(tests)),
+            float(np.mean([results[(image, name)]["train_psnr"] for image in images])),
+            median([results[(image, name)]["seconds"] for image in images]),
+        ])
+    table = markdown_table(header, rows)
+    verdict = ""
+    if "defaults" in selected and {"rff-paper", "siren-reference"} <= set(selected):
+        means = {name: float(np.mean([results[(image, name)]["test_psnr"] for image in images]))
+                 for name in ("defaults", "rff-paper", "siren-reference")}
+        best_baseline = max(("rff-paper", "siren-reference"), key=means.get)
+        margin = means["defaults"] - means[best_baseline]
+        verdict = (f"\n\nDefaults minus the better baseline ({best_baseline}), mean test PSNR: {margin:+.2f} dB "
+                   f"(target: at least +1 dB).")
+    text = table + verdict
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()

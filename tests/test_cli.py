@@ -1,0 +1,191 @@
+"""Tests of the ``keras-inr`` command line (in-process through ``main``): fit end to end, --resume, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_inr import cli
+
+# A tiny fit: 16x16 camera, SIREN 32x2, 4 epochs of 5 steps (learning rate 0.01: ~30 dB in 20 steps).
+TINY = [
+    "--size", "16", "--width", "32", "--depth", "2", "--steps", "20", "--steps-per-epoch", "5",
+    "--learning-rate", "0.01", "--verbose", "0",
+]
+
+
+class InterruptAt(keras.callbacks.Callback):
+    """Simulate Ctrl-C at the end of epoch ``epoch`` (1-based), after the backup of that epoch was written."""
+
+    def __init__(self, epoch: int):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise KeyboardInterrupt
+
+
+def parse(argv):
+    return cli.build_parser("fit").parse_args(["fit", *argv])
+
+
+def weights_of(model):
+    return [np.asarray(keras.ops.convert_to_numpy(v)) for v in model.weights]
+
+
+def test_fit_end_to_end_writes_files_and_prints_psnr(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["fit", *TINY, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"backend {keras.backend.backend()}" in printed
+    assert "PSNR" in printed and "SSIM" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert f"PSNR {metrics['psnr']:.2f} dB" in printed
+    assert metrics["optimizer_iterations"] == 20
+    for name in ("reconstruction.png", "comparison.png", "model.keras"):
+        assert (out / name).is_file(), name
+    with Image.open(out / "reconstruction.png") as handle:
+        assert handle.size == (16, 16) and handle.mode == "L"
+        reconstruction = np.asarray(handle, dtype=np.float32) / 255.0
+    assert not (out / "backup").exists()  # a finished run removes its backup
+    # the saved model loads back and reproduces the written reconstruction (up to 8-bit quantisation)
+    model = keras.saving.load_model(out / "model.keras")
+    from keras_inr.rendering import render
+
+    np.testing.assert_allclose(np.clip(render(model, (16, 16))[..., 0], 0, 1), reconstruction, atol=1 / 255 + 1e-6)
+    # the printed PSNR is that of the render vs the target, and the fit learned: far better than the mean grey level
+    from keras_inr.data import load_image
+
+    target = load_image("camera", size=16)
+    mean_psnr = 10 * np.log10(1 / np.mean((target - target.mean()) ** 2))
+    assert metrics["psnr"] > mean_psnr + 10
+
+
+def test_resume_continues_from_the_backup_and_matches_an_uninterrupted_run(tmp_path, capsys):
+    options = [*TINY, "--batch-size", "100"]  # random pixel batches: the resumed run must draw the same ones
+    with pytest.raises(KeyboardInterrupt):
+        cli.run_fit(parse([*options, "--out", str(tmp_path / "a")]), extra_callbacks=[InterruptAt(2)])
+    metadata = json.loads((tmp_path / "a" / "backup" / "training_metadata.json").read_text())
+    assert metadata["epoch"] == 2
+    assert not (tmp_path / "a" / "model.keras").exists()
+
+    resumed = cli.run_fit(parse([*options, "--out", str(tmp_path / "a"), "--resume"]))
+    assert "resumed at epoch 2 of 4" in capsys.readouterr().out
+    assert resumed.initial_epoch == 2 and resumed.epochs == 4
+    assert resumed.history.epoch == [2, 3]  # only the two missing epochs ran
+    assert int(keras.ops.convert_to_numpy(resumed.model.optimizer.iterations)) == 20
+
+    straight = cli.run_fit(parse([*options, "--out", str(tmp_path / "b")]))
+    assert straight.history.epoch == [0, 1, 2, 3]
+    # same weights, optimiser position and learning rate as if never interrupted
+    for after_resume, uninterrupted in zip(weights_of(resumed.model), weights_of(straight.model)):
+        np.testing.assert_allclose(after_resume, uninterrupted, rtol=1e-5, atol=1e-6)
+    assert float(keras.ops.convert_to_numpy(resumed.model.optimizer.learning_rate)) == pytest.approx(
+        float(keras.ops.convert_to_numpy(straight.model.optimizer.learning_rate)), rel=1e-6
+    )
+    assert resumed.psnr == pytest.approx(straight.psnr, abs=1e-3)
+
+
+def test_main_reports_an_interrupt_with_exit_code_130(tmp_path, capsys, monkeypatch):
+    original = cli.run_fit
+    monkeypatch.setattr(cli, "run_fit", lambda args: original(args, extra_callbacks=[InterruptAt(1)]))
+    assert cli.main(["fit", *TINY, "--out", str(tmp_path)]) == 130
+    assert "--resume" in capsys.readouterr().err
+    assert (tmp_path / "backup" / "latest.weights.h5").is_file()
+
+
+def test_existing_backup_without_resume_starts_fresh_and_keeps_user_files(tmp_path, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        cli.run_fit(parse([*TINY, "--out", str(tmp_path)]), extra_callbacks=[InterruptAt(3)])
+    (tmp_path / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    result = cli.run_fit(parse([*TINY, "--out", str(tmp_path)]))
+    printed = capsys.readouterr().out
+    assert "deleting it and starting a new run" in printed
+    assert result.initial_epoch == 0 and result.history.epoch == [0, 1, 2, 3]
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_resume_with_different_options_is_refused(tmp_path, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        cli.run_fit(parse([*TINY, "--out", str(tmp_path)]), extra_callbacks=[InterruptAt(1)])
+    changed = [*TINY, "--learning-rate", "0.02", "--out", str(tmp_path), "--resume"]
+    assert cli.main(["fit", *changed]) == 2
+    error = capsys.readouterr().err
+    assert "--resume" in error and "learning_rate" in error and "Traceback" not in error
+
+
+def test_steps_not_divisible_by_steps_per_epoch(tmp_path):
+    argv = ["--size", "12", "--width", "8", "--depth", "1", "--steps", "14", "--steps-per-epoch", "4",
+            "--verbose", "0", "--out", str(tmp_path)]
+    result = cli.run_fit(parse(argv))
+    assert (result.epochs, result.steps_per_epoch) == (7, 2)
+    assert int(keras.ops.convert_to_numpy(result.model.optimizer.iterations)) == 14
+    assert result.ssim is not None
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["fit", "no/such/image.png"], "No image file"),
+        (["fit", "--model", "mlp"], "invalid choice: 'mlp'"),
+        (["fit", "--steps", "0"], "positive integer"),
+        (["fit", "--steps", "ten"], "positive integer"),
+        (["fit", "--width", "-4"], "positive integer"),
+        (["fit", "--learning-rate", "nan"], "positive finite"),
+        (["fit", "--size", "12x"], "positive integer"),
+        (["fit", "--model", "ffn", "--w0", "20"], "--w0 applies to --model siren"),
+        (["fit", "not_a_sample_name"], "neither an existing file nor a sample image"),
+        (["fitt"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_input_exits_with_code_2_and_a_message(tmp_path, capsys, argv, message):
+    code = cli.main([*argv, "--out", str(tmp_path)] if argv and argv[0] == "fit" else argv)
+    assert code == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert "Traceback" not in error
+
+
+def test_missing_file_names_the_error_type(tmp_path, capsys):
+    assert cli.main(["fit", str(tmp_path / "missing.png"), "--out", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("keras-inr fit: error: FileNotFoundError") and "missing.png" in error
+
+
+def test_image_file_argument_and_snapshots(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, size=(10, 20, 3), dtype=np.uint8)).save(tmp_path / "in.png")
+    argv = ["fit", str(tmp_path / "in.png"), "--size", "native", "--model", "gauss", "--inverse-scale", "5",
+            "--width", "8", "--depth", "1", "--steps", "4", "--steps-per-epoch", "2", "--save-every", "1",
+            "--verbose", "0", "--out", str(tmp_path / "out")]
+    assert cli.main(argv) == 0
+    assert "SSIM needs at least 11x11" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "out" / "snapshots").iterdir()) == [
+        "epoch_00001.png", "epoch_00002.png"
+    ]
+    with Image.open(tmp_path / "out" / "reconstruction.png") as handle:
+        assert handle.size == (20, 10) and handle.mode == "RGB"
+
+
+def test_help_lists_fit_and_tune(capsys):
+    assert cli.main(["--help"]) == 0
+    printed = capsys.readouterr().out
+    assert "fit" in printed and "tune" in printed
+    assert cli.main(["fit", "--help"]) == 0
+    assert "--resume" in capsys.readouterr().out
+
+
+def test_tune_subcommand_is_wired_to_cli_tune(capsys):
+    cli_tune = pytest.importorskip("keras_inr.cli_tune")
+    parser = cli.build_parser("tune")
+    args = parser.parse_args(["tune"])
+    assert args._handler is cli_tune.run_tune
+    assert cli.main(["tune", "--help"]) == 0
+    assert "--out" in capsys.readouterr().out

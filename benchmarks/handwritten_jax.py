@@ -108,3 +108,33 @@ def sin_seconds(values: np.ndarray, repeats: int) -> list[float]:
         function(values).block_until_ready()
         times.append(time.perf_counter() - start)
     return times
+
+
+def compiled_costs(model, trainer: HandwrittenSiren) -> dict:
+    """XLA's cost analysis of keras-inr's compiled train step and of the hand-written one.
+
+    A timing-free check that ``model.fit`` runs the same computation: floating-point operations, transcendental
+    evaluations and bytes accessed of each compiled step (the Keras step also updates the loss and PSNR trackers).
+
+    Args:
+        model: a compiled keras-inr model that has been fitted at least once (so its optimizer is built).
+        trainer: the hand-written loop on the same data.
+
+    Returns:
+        ``{"keras-inr": {...}, "hand-written": {...}}`` with keys ``flops``, ``transcendentals``, ``bytes accessed``.
+    """
+    state = (model.trainable_variables, model.non_trainable_variables, model.optimizer.variables,
+             model.metrics_variables)
+    state = jax.tree.map(lambda variable: variable.value, state)
+    keras_compiled = jax.jit(model.train_step).lower(state, (trainer.coordinates, trainer.values)).compile()
+    hand_compiled = _train_step.lower(
+        trainer.params, trainer.first_moments, trainer.second_moments, trainer.step, trainer.coordinates,
+        trainer.values, **trainer.hyper,
+    ).compile()
+
+    def costs(compiled):
+        analysis = compiled.cost_analysis()
+        analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
+        return {key: float(analysis.get(key, float("nan"))) for key in ("flops", "transcendentals", "bytes accessed")}
+
+    return {"keras-inr": costs(keras_compiled), "hand-written": costs(hand_compiled)}

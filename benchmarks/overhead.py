@@ -109,12 +109,14 @@ def worker(settings) -> dict:
         reference_siren_weights(layer_sizes, W0, seed=1), W0, W0, LEARNING_RATE, coordinates, values
     )
     variants["hand-written"] = (reference.train, reference.predict, "")
+    models = []
     jit_choices = ("auto",) if settings["quick"] else (True, False)
     for feed in ("full_batch", "arrays"):
         for jit_compile in jit_choices:
             try:
                 model, train = _keras_variant(settings, coordinates, values, jit_compile, feed, seed=1)
                 train(1)  # compiles (and, for torch.compile, may fail here)
+                models.append(model)
             except Exception as error:  # reported in the table, e.g. torch.compile without a C compiler
                 variants[f"keras-inr {feed} jit={jit_compile}"] = (None, None, f"failed: {type(error).__name__}")
                 continue
@@ -153,7 +155,11 @@ def worker(settings) -> dict:
             "psnr": psnr_numpy(values, predict(coordinates)),
             "note": note,
         })
-    return {"backend": backend, "auto_jit_compile": probe, "rows": rows,
+    costs = None
+    if hasattr(handwritten, "compiled_costs"):
+        fitted = [m for m in models if m.jit_compile]
+        costs = handwritten.compiled_costs(fitted[0], reference) if fitted else None
+    return {"backend": backend, "auto_jit_compile": probe, "rows": rows, "compiled_costs": costs,
             "steps_trained": settings["warmup"] + settings["repeats"] * settings["steps"]}
 
 
@@ -180,10 +186,14 @@ def main(argv=None) -> str:
         f"({settings['size'] ** 2} coordinates), full batch, Adam {LEARNING_RATE:g}; medians of {settings['repeats']} "
         f"interleaved repetitions of {settings['steps']} steps.\n"
     )
-    summary_rows, detail_rows = [], []
+    summary_rows, detail_rows, cost_rows = [], [], []
     for backend in parse_backends(arguments.backends):
         result = run_worker(Path(__file__), backend, worker_arguments)
         rows = {row["variant"]: row for row in result["rows"]}
+        if result.get("compiled_costs"):
+            for name, cost in result["compiled_costs"].items():
+                cost_rows.append([backend, name, cost["flops"] / 1e9, cost["transcendentals"] / 1e6,
+                                  cost["bytes accessed"] / 1e6])
         hand = rows["hand-written"]
         auto = result["auto_jit_compile"]
         recommended = rows[f"keras-inr full_batch jit={auto}"]
@@ -215,6 +225,10 @@ def main(argv=None) -> str:
         "keras-inr = `fit(full_batch(x, y, steps))` with `jit_compile='auto'` (the recommended path).\n\n"
         + summary + "\n\nAll variants:\n\n" + details
     )
+    if cost_rows:
+        text += "\n\nXLA cost analysis of the compiled train steps:\n\n" + markdown_table(
+            ["backend", "step", "GFLOP", "M transcendentals", "MB accessed"], cost_rows
+        )
     print(text)
     return text
 

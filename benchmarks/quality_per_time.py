@@ -4,7 +4,8 @@ The bundled camera image at 256x256 (65,536 coordinates), full batch. Rows:
 
 * ``reference``: SIREN 3x256, w0 = 30, Adam 1e-4 constant (Sitzmann et al. 2020, https://arxiv.org/abs/2006.09661,
   supplement);
-* ``defaults``: :data:`keras_inr.training.RECOMMENDED` -- family, architecture, learning rate and schedule (the
+* ``defaults``: :data:`keras_inr.training.RECOMMENDED_MODEL` (family, architecture) trained with
+  :func:`keras_inr.training.recommended` for that family -- learning rate and schedule (the
   cosine decays over ``--budget`` steps, the run length a user plans; ``keras-inr fit`` uses these defaults).
 
 Each run is one ``model.fit`` of one-step epochs fed by :class:`keras_inr.training.FullBatch`; the ``psnr`` logged
@@ -61,18 +62,27 @@ class _StopAtTarget:
 
 
 def configs(settings) -> dict:
-    from keras_inr.training import RECOMMENDED
+    from keras_inr import training
 
-    family = RECOMMENDED.get("family", "siren")
-    width = min(RECOMMENDED.get("width", settings["width"]), settings["width"])
-    depth = min(RECOMMENDED.get("depth", settings["depth"]), settings["depth"])
+    model = dict(getattr(training, "RECOMMENDED_MODEL", {"family": "siren"}))
+    family = model.pop("family")
+    recommended = training.recommended(family) if hasattr(training, "recommended") else training.RECOMMENDED
+    width = min(model.get("width", settings["width"]), settings["width"])
+    depth = min(model.get("depth", settings["depth"]), settings["depth"])
     return {
         "reference": {"family": "siren", "model": {"w0": 30.0}, "width": settings["width"], "depth": settings["depth"],
                       "learning_rate": 1e-4, "schedule": "constant"},
-        "defaults": {"family": family, "model": {k: RECOMMENDED[k] for k in MODEL_KEYS[family] if k in RECOMMENDED},
-                     "width": width, "depth": depth, "learning_rate": RECOMMENDED["learning_rate"],
-                     "schedule": RECOMMENDED["schedule"]},
+        "defaults": {"family": family, "model": {k: model[k] for k in MODEL_KEYS[family] if k in model},
+                     "width": width, "depth": depth, "learning_rate": recommended["learning_rate"],
+                     "schedule": recommended["schedule"]},
     }
+
+
+def custom_config(text: str, settings) -> tuple[str, dict]:
+    """``"name:key=value,..."`` (see ``tancik.parse_custom``) -> an extra row, for exploring the defaults."""
+    from tancik import parse_custom
+
+    return parse_custom(text, settings["width"], settings["depth"])
 
 
 def time_to_target(config: dict, coordinates, values, settings, seed: int = 0) -> dict:
@@ -105,6 +115,8 @@ def time_to_target(config: dict, coordinates, values, settings, seed: int = 0) -
 def _parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
+    parser.add_argument("--custom", action="append", default=[], help="extra 'name:key=value,...' rows")
+    parser.add_argument("--configs", default="reference,defaults", help="rows among reference, defaults")
     for key, value in FULL.items():
         parser.add_argument(f"--{key.replace('_', '-')}", dest=key, type=type(value), default=None)
     arguments = parser.parse_args(argv)
@@ -118,7 +130,7 @@ def _parse(argv):
 def main(argv=None) -> str:
     import keras
 
-    _, settings = _parse(argv)
+    arguments, settings = _parse(argv)
     coordinates, values = camera_coordinates(settings["size"])
     print(machine_description())
     print(
@@ -127,7 +139,14 @@ def main(argv=None) -> str:
         f"{settings['budget']} steps, at most {settings['max_steps']} steps per run.\n"
     )
     results, rows = {}, []
-    for name, config in configs(settings).items():
+    named = configs(settings)
+    selected = {}
+    for name in filter(None, arguments.configs.split(",")):
+        if name not in named:
+            raise ValueError(f"`--configs` entries must be among {sorted(named)}, got {name!r}.")
+        selected[name] = named[name]
+    selected.update(custom_config(text, settings) for text in arguments.custom)
+    for name, config in selected.items():
         result = results[name] = time_to_target(config, coordinates, values, settings)
         model_text = f"{config['depth']}x{config['width']} " + ",".join(
             f"{k}={v:g}" for k, v in config["model"].items()
@@ -140,10 +159,12 @@ def main(argv=None) -> str:
          f"seconds to {settings['target']:g} dB", "s/step", "best PSNR seen"],
         rows,
     )
-    ratio = results["defaults"]["seconds"] / results["reference"]["seconds"]
-    text = table + f"\n\nDefaults' time / reference's time: {ratio:.3g} (target: at most 0.5)."
-    if np.isnan(ratio):
-        text += " A run did not reach the target within --max-steps."
+    text = table
+    if {"defaults", "reference"} <= set(results):
+        ratio = results["defaults"]["seconds"] / results["reference"]["seconds"]
+        text += f"\n\nDefaults' time / reference's time: {ratio:.3g} (target: at most 0.5)."
+        if np.isnan(ratio):
+            text += " A run did not reach the target within --max-steps."
     print(text)
     return text
 

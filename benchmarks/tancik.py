@@ -9,10 +9,10 @@ PSNR on the pixels not trained on. Rows:
   coordinates (``scale = 5`` on keras-inr's ``[-1, 1]``), three ReLU layers of 256 and a linear output, Adam 1e-3
   constant (the paper also puts a sigmoid on the output; keras-inr's networks have a linear output);
 * ``siren-reference``: the reference SIREN recipe, 3x256, w0 = 30, Adam 1e-4 constant;
-* ``siren``, ``gauss``, ``ffn``: each family with its keras-inr defaults and the recommended training
-  (:data:`keras_inr.training.RECOMMENDED`: learning rate and schedule);
-* ``defaults``: everything from :data:`keras_inr.training.RECOMMENDED` (family, architecture and training), i.e. what
-  ``keras-inr fit`` uses.
+* ``siren``, ``gauss``, ``ffn``: each family with its keras-inr model defaults and its recommended training
+  (:func:`keras_inr.training.recommended`: learning rate and schedule);
+* ``defaults``: the recommended model (:data:`keras_inr.training.RECOMMENDED_MODEL`) with its recommended training,
+  i.e. what ``keras-inr fit`` uses.
 
 Every image is centre-cropped to a square and resized to ``--size`` (512 in the paper). On a small CPU use a
 scaled-down run (``--size 128`` or ``256``) and say so; ``BENCHMARKS.md`` records which was run.
@@ -51,24 +51,29 @@ MODEL_KEYS = {"siren": ("w0", "first_w0"), "gauss": ("inverse_scale",), "ffn": (
 def named_configs(width: int, depth: int) -> dict:
     """The protocol's rows as ``{name: config}``; a config has ``family``, ``model`` (hyperparameters), ``width``,
     ``depth``, ``learning_rate``, ``schedule``."""
-    from keras_inr.training import RECOMMENDED
+    from keras_inr import training
 
-    recommended_training = {"learning_rate": RECOMMENDED["learning_rate"], "schedule": RECOMMENDED["schedule"]}
-    family = RECOMMENDED.get("family", "siren")
-    defaults_model = {key: RECOMMENDED[key] for key in MODEL_KEYS[family] if key in RECOMMENDED}
+    def recommended_training(family: str) -> dict:
+        # Per-family learning rates where keras-inr defines them (training.recommended), else RECOMMENDED.
+        settings = training.recommended(family) if hasattr(training, "recommended") else training.RECOMMENDED
+        return {"learning_rate": settings["learning_rate"], "schedule": settings["schedule"]}
+
+    model = dict(getattr(training, "RECOMMENDED_MODEL", {"family": "siren"}))
+    family = model.pop("family")
+    defaults_model = {key: model[key] for key in MODEL_KEYS[family] if key in model}
     return {
         "rff-paper": {"family": "ffn", "model": {"scale": 5.0, "num_features": 256}, "width": width, "depth": depth,
                       "learning_rate": 1e-3, "schedule": "constant"},
         "siren-reference": {"family": "siren", "model": {"w0": 30.0}, "width": width, "depth": depth,
                             "learning_rate": 1e-4, "schedule": "constant"},
-        "siren": {"family": "siren", "model": {}, "width": width, "depth": depth, **recommended_training},
-        "gauss": {"family": "gauss", "model": {}, "width": width, "depth": depth, **recommended_training},
-        "ffn": {"family": "ffn", "model": {}, "width": width, "depth": depth, **recommended_training},
+        "siren": {"family": "siren", "model": {}, "width": width, "depth": depth, **recommended_training("siren")},
+        "gauss": {"family": "gauss", "model": {}, "width": width, "depth": depth, **recommended_training("gauss")},
+        "ffn": {"family": "ffn", "model": {}, "width": width, "depth": depth, **recommended_training("ffn")},
         "defaults": {
             "family": family, "model": defaults_model,
             # The recommended architecture, scaled with the run when --width/--depth shrink it (quick mode).
-            "width": min(RECOMMENDED.get("width", width), width), "depth": min(RECOMMENDED.get("depth", depth), depth),
-            **recommended_training,
+            "width": min(model.get("width", width), width), "depth": min(model.get("depth", depth), depth),
+            **recommended_training(family),
         },
     }
 

@@ -150,11 +150,15 @@ class WeightHead(keras.layers.Layer):
 class FullHead(WeightHead):
     """``"full"`` head: a linear map from features to every kernel and bias of the target INR.
 
-    ``theta = f K + b`` with ``b`` the target's own initial weights (a draw from the family's initialisation,
-    flattened) and ``K ~ N(0, (init_scale * sigma_l)^2 / F)`` column-wise, ``sigma_l`` the initial scale of the
-    weight tensor the column feeds and ``F`` the feature size. At the start every sample's INR is the family's
-    initial INR plus a perturbation of relative size ``init_scale``; unlike the modulation heads, every weight of every
-    layer is free per sample.
+    ``theta = sigma * (f K + b)``, computed per weight: ``sigma`` is the initial scale (standard deviation) of the
+    weight tensor each output feeds -- a fixed, saved, non-trainable vector -- ``b = theta_0 / sigma`` with
+    ``theta_0`` the target's own initial weights (a draw from the family's initialisation, flattened), and
+    ``K ~ N(0, init_scale^2 / F)`` for ``F`` features. At the start every sample's INR is the family's initial INR
+    plus a perturbation of relative size ``init_scale``. Expressing the outputs in units of the family's weight scale
+    keeps optimiser steps proportional to each weight's scale (Adam's steps are about the learning rate in parameter
+    units, while SIREN's hidden kernels are ~100x smaller than its first layer's), the "equalised learning rate" of
+    Karras et al. 2018 (https://arxiv.org/abs/1710.10196, section 4.1). Unlike the modulation heads, every weight of
+    every layer is free per sample.
 
     Args:
         init_scale: relative size of the initial per-sample perturbation (see :class:`WeightHead`).
@@ -165,27 +169,36 @@ class FullHead(WeightHead):
     head_name = "full"
     uses_shared_weights = False
 
-    def _column_std(self) -> np.ndarray:
+    def _weight_scale(self) -> np.ndarray:
+        """``sigma``: per emitted weight, the initial standard deviation of its tensor (kernel or bias)."""
         parts = []
         for spec, (kernel, bias) in zip(self.specs, self._initial_weights()):
             kernel_scale, bias_scale = weight_scales(kernel, bias)
             parts.append(np.full(spec.kernel_size, kernel_scale))
             if spec.use_bias:
                 parts.append(np.full(spec.units, bias_scale))
-        return np.concatenate(parts) * (self.init_scale / math.sqrt(self.feature_dim))
+        return np.concatenate(parts)
 
     def _create_variables(self) -> None:
         total = sum(spec.parameter_count for spec in self.specs)
+        kernel_std = np.full(total, self.init_scale / math.sqrt(self.feature_dim))
         self.kernel = self.add_weight(
-            name="kernel", shape=(self.feature_dim, total), initializer=_ColumnScaledNormal(self._column_std, self.seed)
+            name="kernel", shape=(self.feature_dim, total), initializer=_ColumnScaledNormal(lambda: kernel_std,
+                                                                                            self.seed)
         )
         self.bias = self.add_weight(
             name="bias", shape=(total,),
-            initializer=_LazyArrayInitializer(lambda: flatten_parameters(self._initial_weights())),
+            initializer=_LazyArrayInitializer(
+                lambda: flatten_parameters(self._initial_weights()) / self._weight_scale()
+            ),
+        )
+        self.weight_scale = self.add_weight(
+            name="weight_scale", shape=(total,), initializer=_LazyArrayInitializer(self._weight_scale),
+            trainable=False,
         )
 
     def call(self, features, shared_weights=None):
-        flat = ops.matmul(features, self.kernel) + self.bias
+        flat = (ops.matmul(features, self.kernel) + self.bias) * self.weight_scale
         return split_flat_parameters(flat, self.specs)
 
 

@@ -128,6 +128,7 @@ def _parse(argv):
 
 
 def main(argv=None) -> str:
+    import keras_inr  # noqa: F401  (selects keras-inr's default backend, JAX, before keras is imported)
     import keras
 
     arguments, settings = _parse(argv)

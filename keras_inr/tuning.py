@@ -19,6 +19,14 @@ Example:
     >>> tuner.search(training.full_batch(train_x, train_y, 25), epochs=12,
     ...              validation_data=training.full_batch(val_x, val_y, 1))  # doctest: +SKIP
     >>> print(tuning.format_leaderboard(tuning.leaderboard(tuner)))  # doctest: +SKIP
+
+The learning rate's default range depends on the family (one decade either side of the family's measured recommended
+rate, :data:`keras_inr.training.FAMILY_RECOMMENDED`), so that Gaussian and Fourier-feature networks, which need larger
+steps than SIREN, are not handicapped in short searches; a ``learning_rate`` given by the user applies to every family.
+
+:class:`HyperINRHyperModel` does the same for hypernetworks (:class:`hypernets.HyperINR`): a ``Choice`` of weight
+head, the latent size, the target INR's width and depth, head-specific hyperparameters (``rank`` of the low-rank head)
+and the learning rate. ``hypernets`` is imported only when a hypernetwork is built.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import math
 import warnings
 import numbers
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import keras
 import numpy as np
@@ -41,7 +49,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from keras_inr.models import FAMILIES, build_model
-from keras_inr.training import SCHEDULES, compile_inr
+from keras_inr.training import FAMILY_RECOMMENDED, SCHEDULES, compile_inr, make_learning_rate, recommended
 from keras_inr.validation import check_choice, check_positive_int
 
 #: The tuning objective: maximise the PSNR on the validation data (logged as ``val_psnr`` by ``compile_inr``).
@@ -91,8 +99,9 @@ def _is_number(value) -> bool:
 class _Spec:
     """A validated search-space entry: a fixed value, a ``[low, high]`` range or a list of choices."""
 
-    def __init__(self, name: str, value, kind: str, sampling: str, step):
+    def __init__(self, name: str, value, kind: str, sampling: str, step, default=None):
         self.name, self.kind, self.sampling, self.step = name, kind, sampling, step
+        self.default = default  # the range's default value (what KerasTuner uses when not tuning it); None: its low end
         self.fixed = self.low = self.high = self.choices = None
         cast = int if kind == "int" else float
 
@@ -141,8 +150,10 @@ class _Spec:
         if self.choices is not None:
             return hp.Choice(self.name, self.choices, ordered=True)
         if self.kind == "int":
-            return hp.Int(self.name, self.low, self.high, step=self.step or 1, sampling=self.sampling)
-        return hp.Float(self.name, self.low, self.high, sampling=self.sampling)
+            return hp.Int(
+                self.name, self.low, self.high, step=self.step or 1, sampling=self.sampling, default=self.default
+            )
+        return hp.Float(self.name, self.low, self.high, sampling=self.sampling, default=self.default)
 
     def describe(self) -> str:
         if self.fixed is not None:
@@ -150,6 +161,28 @@ class _Spec:
         if self.choices is not None:
             return "{" + ", ".join(f"{c:g}" for c in self.choices) + "}"
         return f"[{self.low:g}, {self.high:g}]" + (" log" if self.sampling == "log" else "")
+
+
+def _check_names(argument: str, names, allowed: Sequence[str], noun: str) -> tuple[str, ...]:
+    """Validate ``names``: a non-empty sequence (or comma-separated string) of distinct entries of ``allowed``.
+
+    ``argument`` is the argument's name and ``noun`` the singular of what it names (``"family"``, ``"head"``), for the
+    error messages.
+    """
+    if isinstance(names, str):
+        names = [name.strip() for name in names.split(",") if name.strip()]
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise ValueError(f"`{argument}` must be a sequence of {noun} names, got {names!r}.") from None
+    if not names:
+        raise ValueError(f"`{argument}` must name at least one {noun} of {tuple(allowed)}, got an empty list.")
+    for name in names:
+        if name not in allowed:
+            raise ValueError(f"`{argument}` must hold names from {tuple(allowed)}, got unknown {noun} {name!r}.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"`{argument}` must not repeat a name, got {names!r}.")
+    return names
 
 
 def check_families(families) -> tuple[str, ...]:
@@ -160,23 +193,154 @@ def check_families(families) -> tuple[str, ...]:
     Raises:
         ValueError: for an empty list, an unknown name or a repeated name.
     """
-    if isinstance(families, str):
-        families = [name.strip() for name in families.split(",") if name.strip()]
+    return _check_names("families", families, tuple(FAMILIES), "family")
+
+
+def _make_specs(given: dict[str, Any], space: dict[str, tuple], untuned_when_none: Iterable[str] = ()) -> dict:
+    """Turn the user's constructor values into :class:`_Spec` entries over the default ``space``.
+
+    Args:
+        given: name -> ``None`` (default range), a number (fixed), a ``(low, high)`` tuple or a list (choices).
+        space: the default ranges, name -> ``(kind, low, high, sampling, step)`` as in :data:`DEFAULT_SEARCH_SPACE`.
+        untuned_when_none: names that are not hyperparameters at all unless given (e.g. ``first_w0``, tied to ``w0``).
+
+    Returns:
+        name -> :class:`_Spec`, without the names of ``untuned_when_none`` left at ``None``.
+    """
+    untuned = set(untuned_when_none)
+    specs = {}
+    for name, value in given.items():
+        if value is None and name in untuned:
+            continue
+        kind, low, high, sampling, step = space[name]
+        specs[name] = _Spec(name, (low, high) if value is None else value, kind, sampling, step)
+    return specs
+
+
+def _declare_choice(hp: "keras_tuner.HyperParameters", name: str, options: Sequence[str]) -> str:
+    """Declare ``name`` as a ``Choice`` of ``options`` (``Fixed`` for a single option) and check the value.
+
+    Raises:
+        ValueError: if the value is not one of ``options`` (e.g. an ``hp.Fixed`` given to the tuner for another one).
+    """
+    value = hp.Choice(name, list(options)) if len(options) > 1 else hp.Fixed(name, options[0])
+    if value not in options:
+        raise ValueError(f"hyperparameter `{name}`={value!r} is not one of this hypermodel's {tuple(options)}.")
+    return value
+
+
+def _declare_conditional(
+    hp: "keras_tuner.HyperParameters",
+    parent: str,
+    active: str,
+    specs_of: dict[str, dict[str, "_Spec"]],
+) -> dict[str, Any]:
+    """Declare every option's hyperparameters in a scope active only when ``parent`` equals that option.
+
+    Every option's entries are declared, not only the active one's, so the tuner's oracle knows the whole space from
+    the first trial on; declarations for inactive options return ``None`` and are not used. Names must differ between
+    options (see :func:`learning_rate_name`), except for a spec shared by several options' scopes.
+
+    Args:
+        hp: the trial's hyperparameters.
+        parent: the name of the ``Choice`` the scopes depend on (``"family"``, ``"head"``).
+        active: its value in this trial.
+        specs_of: option -> {hyperparameter name -> :class:`_Spec`}.
+
+    Returns:
+        The active option's values, name -> value.
+    """
+    active_values: dict[str, Any] = {}
+    for option, specs in specs_of.items():
+        with hp.conditional_scope(parent, [option]):
+            values = {name: spec.declare(hp) for name, spec in specs.items()}
+        if option == active:
+            active_values = values
+    return active_values
+
+
+def _has_unconditional(hp: "keras_tuner.HyperParameters", name: str) -> bool:
+    """Whether ``hp`` already holds an entry ``name`` outside any conditional scope (e.g. an ``hp.Fixed`` or a
+    narrower ``hp.Float`` that the user registered in the ``hyperparameters`` given to the tuner)."""
+    return any(entry.name == name and not entry.conditions for entry in hp.space)
+
+
+class _TimedHyperModel(keras_tuner.HyperModel):
+    """A ``keras_tuner.HyperModel`` whose :meth:`fit` logs the training time as ``fit_seconds``."""
+
+    def fit(self, hp, model, *args, **kwargs):
+        """Train ``model`` with ``model.fit`` and add its wall-clock time to the logs as ``fit_seconds``.
+
+        Every epoch's ``fit_seconds`` entry holds the whole call's duration, so the trial's metrics (taken at its best
+        epoch) report how long the trial trained. With Hyperband, a resumed trial counts only its own epochs.
+        """
+        start = time.perf_counter()
+        history = model.fit(*args, **kwargs)
+        elapsed = time.perf_counter() - start
+        epochs = len(history.epoch)
+        if epochs:
+            history.history["fit_seconds"] = [elapsed] * epochs
+        return history
+
+
+def _values_of(hyperparameters) -> dict:
+    """The ``values`` dict of a ``keras_tuner.HyperParameters``, or a copy of a mapping given directly."""
+    if isinstance(hyperparameters, keras_tuner.HyperParameters):
+        return hyperparameters.values
     try:
-        families = tuple(families)
-    except TypeError:
-        raise ValueError(f"`families` must be a sequence of family names, got {families!r}.") from None
-    if not families:
-        raise ValueError(f"`families` must name at least one family of {tuple(FAMILIES)}, got an empty list.")
-    for family in families:
-        if family not in FAMILIES:
-            raise ValueError(f"`families` must hold names from {tuple(FAMILIES)}, got unknown family {family!r}.")
-    if len(set(families)) != len(families):
-        raise ValueError(f"`families` must not repeat a name, got {families!r}.")
-    return families
+        return dict(hyperparameters)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "`hyperparameters` must be a keras_tuner.HyperParameters or a dict of values, got "
+            f"{type(hyperparameters).__name__}."
+        ) from None
 
 
-class INRHyperModel(keras_tuner.HyperModel):
+def learning_rate_name(family: str) -> str:
+    """The KerasTuner name of ``family``'s own learning rate in :class:`INRHyperModel`: ``"learning_rate_<family>"``.
+
+    Each family's learning rate is a separate entry (in the family's conditional scope) rather than one name declared
+    in several scopes, because KerasTuner keeps hyperparameter values by name and drops the value of a name that is
+    inactive in any scope (``HyperParameters.ensure_active_values``).
+    """
+    check_choice("family", family, tuple(FAMILIES))
+    return f"learning_rate_{family}"
+
+
+def learning_rate_of(hyperparameters) -> float:
+    """The learning rate a trial used: the shared ``learning_rate`` if present, else its family's own entry.
+
+    Args:
+        hyperparameters: a ``keras_tuner.HyperParameters`` (e.g. ``tuner.get_best_hyperparameters()[0]``) or its
+            ``values`` dict.
+
+    Raises:
+        ValueError: if neither entry is there.
+    """
+    values = _values_of(hyperparameters)
+    if values.get("learning_rate") is not None:
+        return float(values["learning_rate"])
+    family = values.get("family")
+    name = learning_rate_name(family) if family in FAMILIES else None
+    if name is None or values.get(name) is None:
+        raise ValueError(
+            f"`hyperparameters` holds no learning rate ('learning_rate' or 'learning_rate_<family>'); got {sorted(values)}."
+        )
+    return float(values[name])
+
+
+def family_learning_rate_range(family: str) -> tuple[float, float, float]:
+    """The default learning-rate range of ``family`` in :class:`INRHyperModel`: ``(low, high, centre)``.
+
+    The centre is the family's measured recommended rate (:func:`keras_inr.training.recommended`: SIREN 1e-3,
+    Gaussian 1e-2, Fourier features 3e-3) and the range spans one decade either side of it, sampled on a log scale.
+    The centre is also the value KerasTuner uses when it does not tune the learning rate.
+    """
+    centre = float(recommended(family)["learning_rate"])
+    return centre / 10.0, centre * 10.0, centre
+
+
+class INRHyperModel(_TimedHyperModel):
     """A KerasTuner search space over INR families and their hyperparameters.
 
     Hyperparameters (KerasTuner names; family ones live in a conditional scope on ``family``):
@@ -187,13 +351,24 @@ class INRHyperModel(keras_tuner.HyperModel):
     ``family``          --          ``Choice(families)``
     ``width``           all         32 .. 256, log, powers of two from the low end (32, 64, 128, 256)
     ``depth``           all         2 .. 5
-    ``learning_rate``   all         1e-4 .. 1e-2, log (Adam; ``schedule`` below)
+    ``learning_rate_*`` each        one per family (``learning_rate_siren``, ``_gauss``, ``_ffn``): one decade
+                                    either side of the family's recommended rate, log: siren 1e-4 .. 1e-2,
+                                    gauss 1e-3 .. 1e-1, ffn 3e-4 .. 3e-2 (Adam; ``schedule`` below); see
+                                    :func:`family_learning_rate_range`. Replaced by one shared
+                                    ``learning_rate`` when the user gives one.
     ``w0``              siren       10 .. 100, log (omega_0 of the hidden layers)
     ``first_w0``        siren       tied to ``w0`` unless given (omega_0 of the first layer)
     ``inverse_scale``   gauss       3 .. 30, log
     ``scale``           ffn         1 .. 50, log (std of the Fourier frequencies for [-1, 1] coordinates)
     ``num_features``    ffn         64 .. 256, log, powers of two (64, 128, 256)
     ==================  ==========  ======================================================================
+
+    By default every family has its own learning rate (:func:`learning_rate_name`, in the family's conditional
+    scope), because one shared range favours SIREN in short searches: Gaussian and Fourier-feature networks need
+    larger steps (:data:`keras_inr.training.FAMILY_RECOMMENDED`). A ``learning_rate`` given here, or a
+    ``learning_rate`` entry (``hp.Fixed`` or a narrower ``hp.Float``) in the ``hyperparameters`` given to the tuner,
+    replaces them by one shared ``learning_rate`` for every family. :func:`learning_rate_of` reads a trial's rate
+    in either case.
 
     Each keyword below narrows or fixes one of them: ``None`` keeps the default, a number fixes the value, a
     ``(low, high)`` tuple narrows the range (keeping the default sampling: log for scales, factors of two for
@@ -265,13 +440,17 @@ class INRHyperModel(keras_tuner.HyperModel):
                 raise ValueError(
                     f"`{name}` is a hyperparameter of family {owner!r}, which is not in `families` {self.families}."
                 )
-        self.specs: dict[str, _Spec] = {}
-        for name, value in given.items():
-            if name == "first_w0" and value is None:
-                continue  # tied to w0, not searched
-            kind, low, high, sampling, step = DEFAULT_SEARCH_SPACE[name]
-            self.specs[name] = _Spec(name, (low, high) if value is None else value, kind, sampling, step)
+        # `first_w0` is tied to `w0` unless given; `learning_rate` left at None becomes one range per family below.
+        self.specs: dict[str, _Spec] = _make_specs(given, DEFAULT_SEARCH_SPACE, untuned_when_none=("first_w0",
+                                                                                                 "learning_rate"))
         self.tie_first_w0 = first_w0 is None
+        #: family -> its own learning-rate range, used when the user did not give a shared ``learning_rate``.
+        self.family_learning_rates: dict[str, _Spec] = {}
+        for family in self.families:
+            low, high, centre = family_learning_rate_range(family)
+            self.family_learning_rates[family] = _Spec(
+                learning_rate_name(family), (low, high), "float", "log", None, default=centre
+            )
 
     def build(self, hp: "keras_tuner.HyperParameters") -> keras.Model:
         """Sample one model: declare the hyperparameters on ``hp``, build the family's model and compile it.
@@ -279,28 +458,26 @@ class INRHyperModel(keras_tuner.HyperModel):
         Returns:
             A built keras-inr model compiled with Adam and the PSNR metric.
         """
-        if len(self.families) > 1:
-            family = hp.Choice("family", list(self.families))
-        else:
-            family = hp.Fixed("family", self.families[0])
-        if family not in self.families:  # e.g. hp.Fixed("family", ...) outside `families` given to the tuner
-            raise ValueError(f"hyperparameter `family`={family!r} is not one of this hypermodel's {self.families}.")
+        family = _declare_choice(hp, "family", self.families)
         width = self.specs["width"].declare(hp)
         depth = self.specs["depth"].declare(hp)
-        learning_rate = self.specs["learning_rate"].declare(hp)
-        family_kwargs: dict[str, Any] = {}
-        for candidate in self.families:
-            # Every family's hyperparameters are declared, each in a scope active only when `family` is that family,
-            # so the tuner's oracle knows the whole space from the first trial on. The body runs for inactive
-            # families too; their hyperparameters then return None and are not used.
-            with hp.conditional_scope("family", [candidate]):
-                values = {
-                    name: self.specs[name].declare(hp)
-                    for name in FAMILY_HYPERPARAMETERS[candidate]
-                    if name in self.specs
-                }
-            if candidate == family:
-                family_kwargs = values
+        # One learning rate for all families when the user gave one (here, or unconditionally to the tuner: then the
+        # declaration below returns the user's entry); else one conditional entry per family.
+        shared_learning_rate = "learning_rate" in self.specs or _has_unconditional(hp, "learning_rate")
+        if shared_learning_rate:
+            spec = self.specs.get("learning_rate") or _Spec("learning_rate", DEFAULT_SEARCH_SPACE["learning_rate"][1:3],
+                                                            "float", "log", None)
+            learning_rate = spec.declare(hp)
+        family_specs = {
+            candidate: {name: self.specs[name] for name in FAMILY_HYPERPARAMETERS[candidate] if name in self.specs}
+            for candidate in self.families
+        }
+        if not shared_learning_rate:
+            for candidate in self.families:
+                family_specs[candidate][learning_rate_name(candidate)] = self.family_learning_rates[candidate]
+        family_kwargs = _declare_conditional(hp, "family", family, family_specs)
+        if not shared_learning_rate:
+            learning_rate = family_kwargs.pop(learning_rate_name(family))
         if family == "ffn":
             family_kwargs["seed"] = self.seed
         model = build_model(
@@ -311,31 +488,334 @@ class INRHyperModel(keras_tuner.HyperModel):
             jit_compile=self.jit_compile,
         )
 
-    def fit(self, hp, model, *args, **kwargs):
-        """Train ``model`` with ``model.fit`` and add its wall-clock time to the logs as ``fit_seconds``.
-
-        Every epoch's ``fit_seconds`` entry holds the whole call's duration, so the trial's metrics (taken at its best
-        epoch) report how long the trial trained. With Hyperband, a resumed trial counts only its own epochs.
-        """
-        start = time.perf_counter()
-        history = model.fit(*args, **kwargs)
-        elapsed = time.perf_counter() - start
-        epochs = len(history.epoch)
-        if epochs:
-            history.history["fit_seconds"] = [elapsed] * epochs
-        return history
+    def searched_choices(self) -> dict[str, tuple[str, ...]]:
+        """The ``Choice`` hyperparameters of this space and their options (checked by :func:`make_tuner`)."""
+        return {"family": self.families}
 
     def search_space_summary(self) -> str:
         """A one-line-per-hyperparameter description of the space this hypermodel searches."""
         lines = [f"family: {', '.join(self.families)}"]
         for name in ("width", "depth", "learning_rate"):
-            lines.append(f"{name}: {self.specs[name].describe()}")
+            if name in self.specs:
+                lines.append(f"{name}: {self.specs[name].describe()}")
         for family in self.families:
+            if "learning_rate" not in self.specs:
+                lines.append(f"{learning_rate_name(family)}: {self.family_learning_rates[family].describe()}")
             for name in FAMILY_HYPERPARAMETERS[family]:
                 if name in self.specs:
                     lines.append(f"{name} ({family}): {self.specs[name].describe()}")
                 elif name == "first_w0":
                     lines.append(f"first_w0 ({family}): = w0")
+        return "\n".join(lines)
+
+
+#: Weight heads of :class:`hypernets.HyperINR` (``hypernets.HEADS``), listed here so that validating a
+#: :class:`HyperINRHyperModel` does not import ``hypernets``.
+HYPERNET_HEADS = ("full", "lowrank", "shift")
+
+#: Default search space of :class:`HyperINRHyperModel`, in the format of :data:`DEFAULT_SEARCH_SPACE`. Hypernetworks
+#: generate every INR weight from the latent code, so the target INRs are small (widths 16-64); the learning rates
+#: bracket those the hypernets tests and recipe train with (2e-3 - 3e-3). ``rank`` is the low-rank head's
+#: modulation rank (Skorokhodov et al. 2021, https://arxiv.org/abs/2011.12026, sec. 3.2); ``init_scale`` (every
+#: head's initial per-sample variation) is searched only when given, else the heads' default 0.1 is used.
+HYPERNET_SEARCH_SPACE: dict[str, tuple] = {
+    "latent_size": ("int", 16, 128, "log", 2),
+    "width": ("int", 16, 64, "log", 2),
+    "depth": ("int", 1, 3, "linear", 1),
+    "learning_rate": ("float", 3e-4, 1e-2, "log", None),
+    "rank": ("int", 2, 16, "log", 2),
+    "init_scale": ("float", 0.03, 0.3, "log", None),
+}
+
+#: Head-specific hyperparameters (declared in a conditional scope on ``head``); names are the head classes' keyword
+#: arguments, so ``head_config`` is built from them directly.
+HEAD_HYPERPARAMETERS: dict[str, tuple[str, ...]] = {"full": (), "lowrank": ("rank",), "shift": ()}
+
+#: Built-in encoders of :class:`HyperINRHyperModel` (``encoder_builder=``).
+HYPERNET_ENCODERS = ("mlp", "embedding")
+
+#: Keyword arguments of the target model that :class:`HyperINRHyperModel` sets itself (not allowed in
+#: ``target_config``).
+_TARGET_RESERVED = ("out_dims", "width", "depth", "in_dims", "name")
+
+
+def check_heads(heads) -> tuple[str, ...]:
+    """Validate a head list: a non-empty sequence of distinct names from :data:`HYPERNET_HEADS`.
+
+    Also accepts a comma-separated string (``"full,shift"``).
+
+    Raises:
+        ValueError: for an empty list, an unknown name or a repeated name.
+    """
+    return _check_names("heads", heads, HYPERNET_HEADS, "head")
+
+
+class HyperINRHyperModel(_TimedHyperModel):
+    """A KerasTuner search space over hypernetworks (:class:`hypernets.HyperINR`) that generate INRs.
+
+    Hyperparameters (KerasTuner names; head-specific ones live in a conditional scope on ``head``):
+
+    ==================  ==========  ======================================================================
+    name                heads       default range
+    ==================  ==========  ======================================================================
+    ``family``          --          ``Fixed(family)``: the target INR's family (``"siren"`` by default)
+    ``head``            --          ``Choice(heads)``: ``"full"``, ``"lowrank"``, ``"shift"``
+    ``latent_size``     all         16 .. 128, log, powers of two: the encoder's output size
+    ``width``           all         16 .. 64, log, powers of two: the target INR's width
+    ``depth``           all         1 .. 3: the target INR's depth
+    ``learning_rate``   all         3e-4 .. 1e-2, log (Adam; ``schedule`` below)
+    ``rank``            lowrank     2 .. 16, log, powers of two
+    ``init_scale``      all         not searched unless given (the heads' default 0.1)
+    ==================  ==========  ======================================================================
+
+    Every keyword narrows or fixes its hyperparameter as in :class:`INRHyperModel`: ``None`` keeps the default, a
+    number fixes it, a ``(low, high)`` tuple narrows the range, a list of numbers is a choice; or pass
+    ``hp.Fixed(...)`` entries to the tuner (e.g. ``hp.Fixed("head", "shift")``).
+
+    Models are compiled with Adam; :class:`hypernets.HyperINR` logs ``loss`` and ``psnr`` (``val_loss`` and
+    ``val_psnr`` on validation data), so :data:`OBJECTIVE` ranks the trials. Train with ``tuner.search(x, y, ...)``
+    on signals on a grid (``x`` datapoints, ``y`` signals ``(num, *grid_shape, channels)``) or on a
+    :class:`hypernets.ImageFieldDataset`, with validation data in either form.
+
+    Args:
+        out_dims: channels of the signals (1 grey, 3 RGB).
+        heads: heads to search, names from ``("full", "lowrank", "shift")``.
+        family: the target INR family, ``"siren"``, ``"gauss"`` or ``"ffn"``; not searched.
+        target_config: further fixed keyword arguments of the target model (e.g. ``{"w0": 30.0}`` for SIREN); not
+            ``width``/``depth``/``out_dims``/``in_dims``, which the hypermodel sets.
+        latent_size, width, depth, learning_rate, rank, init_scale: see above.
+        encoder_builder: how to build the encoder for a trial's ``latent_size``: ``"mlp"`` (the default: Flatten,
+            ``Dense(mlp_width, relu)``, ``Dense(latent_size)`` -- for datapoints that are the signals themselves),
+            ``"embedding"`` (``Embedding(num_datapoints, latent_size)`` with unit-variance initial codes, for
+            auto-decoding over datapoint indices, e.g. ``ImageFieldDataset(..., datapoints="indices")``; DeepSDF,
+            https://arxiv.org/abs/1901.05103), or a callable ``encoder_builder(latent_size) -> keras.layers.Layer``
+            mapping a batch of datapoints to ``(batch, latent_size)`` features.
+        mlp_width: hidden width of the ``"mlp"`` encoder.
+        num_datapoints: number of training datapoints, required by ``encoder_builder="embedding"``.
+        datapoint_shape: shape of one datapoint without the batch axis (e.g. ``(25, 25, 1)``); if given, models are
+            built at once, so KerasTuner can count their parameters (``max_model_size``). The ``"embedding"``
+            encoder's datapoints are scalar indices, so its models are always built.
+        in_dims: coordinate dimension of the INRs (2 for images).
+        points_per_step: grid points per signal and training step when fitting on grid signals (see
+            :class:`hypernets.HyperINR`); ``None`` for every point.
+        max_val: dynamic range of the signals, for PSNR.
+        schedule, total_steps: learning-rate schedule, as in :class:`INRHyperModel`.
+        seed: seed of the heads' initialisation, of HyperINR's point sampling and of the Fourier-feature frequencies.
+        jit_compile: passed to ``model.compile``.
+        **kwargs: ``keras_tuner.HyperModel`` arguments (``name``, ``tunable``).
+
+    Shapes:
+        ``model(datapoints)`` gives per-sample INR weights; ``model(datapoints, coordinates=(batch, points, in_dims))``
+        gives ``(batch, points, out_dims)``.
+
+    Raises:
+        ValueError: for unknown, repeated or empty ``heads``, a range with low > high, a non-positive value,
+            ``rank`` without the ``"lowrank"`` head, an unknown ``encoder_builder``, ``"embedding"`` without
+            ``num_datapoints``, or a bad ``target_config``.
+
+    Example:
+        >>> hypermodel = HyperINRHyperModel(out_dims=1, heads=("lowrank", "shift"), width=32)  # doctest: +SKIP
+        >>> tuner = make_tuner(hypermodel, "random", max_trials=8, directory="runs/hyper")  # doctest: +SKIP
+        >>> tuner.search(faces[:160], faces[:160], batch_size=16, epochs=5,
+        ...              validation_data=(faces[160:], faces[160:]))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        out_dims: int,
+        heads: Sequence[str] = HYPERNET_HEADS,
+        *,
+        family: str = "siren",
+        target_config: dict | None = None,
+        latent_size=None,
+        width=None,
+        depth=None,
+        learning_rate=None,
+        rank=None,
+        init_scale=None,
+        encoder_builder: str | Callable[[int], keras.layers.Layer] = "mlp",
+        mlp_width: int = 64,
+        num_datapoints: int | None = None,
+        datapoint_shape: Sequence[int] | None = None,
+        in_dims: int = 2,
+        points_per_step: int | None = 1024,
+        max_val: float = 1.0,
+        schedule: str = "constant",
+        total_steps: int | None = None,
+        seed: int | None = 0,
+        jit_compile="auto",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.out_dims = check_positive_int("out_dims", out_dims)
+        self.in_dims = check_positive_int("in_dims", in_dims)
+        self.heads = check_heads(heads)
+        self.family = check_choice("family", family, tuple(FAMILIES))
+        self.families = (self.family,)
+        self.schedule = check_choice("schedule", schedule, SCHEDULES)
+        if schedule == "cosine" and total_steps is None:
+            raise ValueError("`total_steps` (optimiser steps per trial) is required with schedule='cosine'.")
+        self.total_steps = None if total_steps is None else check_positive_int("total_steps", total_steps)
+        self.points_per_step = None if points_per_step is None else check_positive_int("points_per_step",
+                                                                                     points_per_step)
+        self.max_val = float(max_val)
+        if not (math.isfinite(self.max_val) and self.max_val > 0):
+            raise ValueError(f"`max_val` must be a positive number, got {max_val!r}.")
+        self.seed = seed
+        self.jit_compile = jit_compile
+        self.mlp_width = check_positive_int("mlp_width", mlp_width)
+        self.target_config = self._check_target_config(target_config)
+        self.encoder_builder, self.num_datapoints = self._check_encoder(encoder_builder, num_datapoints)
+        self.datapoint_shape = self._check_datapoint_shape(datapoint_shape)
+        if rank is not None and "lowrank" not in self.heads:
+            raise ValueError(f"`rank` is a hyperparameter of head 'lowrank', which is not in `heads` {self.heads}.")
+        given = {
+            "latent_size": latent_size, "width": width, "depth": depth, "learning_rate": learning_rate,
+            "rank": rank, "init_scale": init_scale,
+        }
+        self.specs: dict[str, _Spec] = _make_specs(given, HYPERNET_SEARCH_SPACE, untuned_when_none=("init_scale",))
+
+    # --- validation ---------------------------------------------------------------------------------------------
+    def _check_target_config(self, target_config) -> dict:
+        if target_config is None:
+            return {}
+        if not isinstance(target_config, dict):
+            raise ValueError(f"`target_config` must be a dict of target-model arguments, got {target_config!r}.")
+        reserved = sorted(set(target_config) & set(_TARGET_RESERVED))
+        if reserved:
+            raise ValueError(
+                f"`target_config` must not set {reserved}: the hypermodel sets them (search `width`/`depth` through "
+                "their own arguments)."
+            )
+        try:  # a tiny probe model, so a misspelled or invalid argument fails here rather than in every trial
+            build_model(self.family, self.out_dims, width=4, depth=1, in_dims=self.in_dims, **target_config)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"Invalid `target_config` {target_config!r} for family {self.family!r}: {error}") from None
+        return dict(target_config)
+
+    def _check_encoder(self, encoder_builder, num_datapoints):
+        if isinstance(encoder_builder, str):
+            check_choice("encoder_builder", encoder_builder, HYPERNET_ENCODERS)
+        elif not callable(encoder_builder):
+            raise ValueError(
+                f"`encoder_builder` must be one of {HYPERNET_ENCODERS} or a callable latent_size -> keras layer, got "
+                f"{encoder_builder!r}."
+            )
+        if encoder_builder == "embedding":
+            if num_datapoints is None:
+                raise ValueError(
+                    "`num_datapoints` (the number of training datapoints, one latent code each) is required with "
+                    "encoder_builder='embedding'."
+                )
+            num_datapoints = check_positive_int("num_datapoints", num_datapoints)
+        return encoder_builder, num_datapoints
+
+    def _check_datapoint_shape(self, datapoint_shape):
+        if self.encoder_builder == "embedding":
+            if datapoint_shape not in (None, (), []):
+                raise ValueError(
+                    f"`datapoint_shape` must be () or None with encoder_builder='embedding' (datapoints are scalar "
+                    f"indices), got {datapoint_shape!r}."
+                )
+            return ()
+        if datapoint_shape is None:
+            return None
+        try:
+            shape = tuple(check_positive_int("datapoint_shape", int(d)) for d in datapoint_shape)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"`datapoint_shape` must be a tuple of positive integers (one datapoint's shape, no batch axis), got "
+                f"{datapoint_shape!r}."
+            ) from None
+        return shape
+
+    # --- building -----------------------------------------------------------------------------------------------
+    def make_encoder(self, latent_size: int) -> keras.layers.Layer:
+        """The encoder of a trial: maps a batch of datapoints to ``(batch, latent_size)`` features.
+
+        Raises:
+            ValueError: if a user ``encoder_builder`` does not return a Keras layer.
+        """
+        if self.encoder_builder == "mlp":
+            return keras.Sequential(
+                [
+                    keras.layers.Flatten(),
+                    keras.layers.Dense(self.mlp_width, activation="relu"),
+                    keras.layers.Dense(latent_size),
+                ],
+                name="encoder",
+            )
+        if self.encoder_builder == "embedding":
+            # Unit-variance codes: the heads' `init_scale` assumes features of order one.
+            return keras.layers.Embedding(
+                self.num_datapoints, latent_size,
+                embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=self.seed), name="encoder",
+            )
+        encoder = self.encoder_builder(latent_size)
+        if not isinstance(encoder, keras.layers.Layer):
+            raise ValueError(
+                f"`encoder_builder({latent_size})` must return a Keras layer or model, got {type(encoder).__name__}."
+            )
+        return encoder
+
+    def build(self, hp: "keras_tuner.HyperParameters") -> keras.Model:
+        """Sample one hypernetwork: declare the hyperparameters on ``hp``, build a HyperINR and compile it.
+
+        Returns:
+            A :class:`hypernets.HyperINR` compiled with Adam (logs ``loss`` and ``psnr``); built when the datapoint
+            shape is known (``datapoint_shape`` or the ``"embedding"`` encoder).
+        """
+        import hypernets  # lazily: keras_inr does not depend on the hypernets package
+
+        _declare_choice(hp, "family", self.families)
+        head = _declare_choice(hp, "head", self.heads)
+        latent_size = self.specs["latent_size"].declare(hp)
+        width = self.specs["width"].declare(hp)
+        depth = self.specs["depth"].declare(hp)
+        learning_rate = self.specs["learning_rate"].declare(hp)
+        head_config = {}
+        if "init_scale" in self.specs:
+            head_config["init_scale"] = self.specs["init_scale"].declare(hp)
+        head_specs = {
+            candidate: {name: self.specs[name] for name in HEAD_HYPERPARAMETERS[candidate]} for candidate in self.heads
+        }
+        head_config.update(_declare_conditional(hp, "head", head, head_specs))
+        if self.seed is not None:
+            head_config["seed"] = self.seed
+        target_config = dict(self.target_config)
+        if self.family == "ffn":
+            target_config.setdefault("seed", self.seed)
+        target = build_model(
+            self.family, self.out_dims, width=width, depth=depth, in_dims=self.in_dims, name="target", **target_config
+        )
+        model = hypernets.HyperINR(
+            self.make_encoder(latent_size), target, head=head, head_config=head_config,
+            points_per_step=self.points_per_step, in_dims=self.in_dims, max_val=self.max_val, seed=self.seed,
+            name=f"hyperinr_{head}",
+        )
+        if self.datapoint_shape is not None:
+            model.build((None, *self.datapoint_shape))
+        model.compile(
+            optimizer=keras.optimizers.Adam(make_learning_rate(learning_rate, self.schedule, self.total_steps)),
+            jit_compile=self.jit_compile,
+        )
+        return model
+
+    def searched_choices(self) -> dict[str, tuple[str, ...]]:
+        """The ``Choice``/``Fixed`` hyperparameters of this space and their options (checked by :func:`make_tuner`)."""
+        return {"family": self.families, "head": self.heads}
+
+    def search_space_summary(self) -> str:
+        """A one-line-per-hyperparameter description of the space this hypermodel searches."""
+        lines = [f"family (target): {self.family}", f"head: {', '.join(self.heads)}"]
+        for name in ("latent_size", "width", "depth", "learning_rate", "init_scale"):
+            if name in self.specs:
+                lines.append(f"{name}: {self.specs[name].describe()}")
+        for head in self.heads:
+            for name in HEAD_HYPERPARAMETERS[head]:
+                lines.append(f"{name} ({head}): {self.specs[name].describe()}")
+        encoder = self.encoder_builder if isinstance(self.encoder_builder, str) else "custom"
+        lines.append(f"encoder: {encoder}")
         return "\n".join(lines)
 
 
@@ -350,14 +830,14 @@ def model_arguments(hyperparameters) -> tuple[str, dict, float]:
         ``family`` and the keyword arguments such that ``build_model(family, out_dims, **kwargs)`` rebuilds the
         architecture (inactive entries and KerasTuner's ``tuner/...`` bookkeeping dropped), and the learning rate.
     """
-    values = hyperparameters.values if hasattr(hyperparameters, "values") else dict(hyperparameters)
+    values = _values_of(hyperparameters)
     if "family" not in values:
         raise ValueError(f"`hyperparameters` has no 'family' entry; got {sorted(values)}.")
     family = values["family"]
     check_choice("family", family, tuple(FAMILIES))
     allowed = {"width", "depth", *FAMILY_HYPERPARAMETERS[family]}
     kwargs = {name: value for name, value in values.items() if name in allowed and value is not None}
-    return family, kwargs, float(values.get("learning_rate", float("nan")))
+    return family, kwargs, learning_rate_of(values)
 
 
 def make_tuner(
@@ -398,13 +878,15 @@ def make_tuner(
     check_choice("tuner", tuner, tuple(TUNERS))
     if not isinstance(hypermodel, keras_tuner.HyperModel):
         raise ValueError(f"`hypermodel` must be a keras_tuner.HyperModel, got {type(hypermodel).__name__}.")
-    if hyperparameters is not None and isinstance(hypermodel, INRHyperModel):
-        fixed_family = hyperparameters.values.get("family")
-        if fixed_family is not None and fixed_family not in hypermodel.families:
-            raise ValueError(
-                f"`hyperparameters` fixes family={fixed_family!r}, which the hypermodel does not search; its "
-                f"families are {hypermodel.families}."
-            )
+    if hyperparameters is not None and hasattr(hypermodel, "searched_choices"):
+        plurals = {"family": "families", "head": "heads"}
+        for name, options in hypermodel.searched_choices().items():
+            fixed = hyperparameters.values.get(name)
+            if fixed is not None and fixed not in options:
+                raise ValueError(
+                    f"`hyperparameters` fixes {name}={fixed!r}, which the hypermodel does not search; its "
+                    f"{plurals.get(name, name + 's')} are {options}."
+                )
     common = dict(
         hypermodel=hypermodel, objective=OBJECTIVE, directory=str(directory), project_name=project_name,
         seed=seed, overwrite=overwrite, hyperparameters=hyperparameters, tune_new_entries=tune_new_entries, **kwargs,

@@ -79,8 +79,9 @@ def test_tiny_search_with_each_tuner(tuner_name, split, tmp_path):
     assert isinstance(rebuilt, FAMILIES[family])
     assert (rebuilt.width, rebuilt.depth) == (best_hp.get("width"), best_hp.get("depth"))
     assert rebuilt.count_params() == model.count_params()
+    # The family's own learning rate (learning_rate_<family>) is the one the optimiser got.
     assert float(keras.ops.convert_to_numpy(rebuilt.optimizer.learning_rate)) == pytest.approx(
-        best_hp.get("learning_rate"), rel=1e-6
+        best_hp.get(tuning.learning_rate_name(family)), rel=1e-6
     )
 
 
@@ -128,7 +129,7 @@ def test_default_ranges_are_log_scale_for_scales():
     hp.Fixed("family", "ffn")
     tuning.INRHyperModel(out_dims=1).build(hp)
     space = {entry.name: entry for entry in hp.space}
-    for name in ("learning_rate", "w0", "inverse_scale", "scale", "width", "num_features"):
+    for name in ("learning_rate_ffn", "w0", "inverse_scale", "scale", "width", "num_features"):
         assert space[name].sampling == "log", name
     assert list(space["width"].values) == [32, 64, 128, 256]
     # Inactive families' hyperparameters are declared (conditionally) but take no value.
@@ -142,7 +143,7 @@ def test_model_arguments_rebuild_the_architecture():
     model = tuning.INRHyperModel(out_dims=1, seed=7, **TINY_SPACE).build(hp)
     family, kwargs, learning_rate = tuning.model_arguments(hp)
     assert family == "ffn" and set(kwargs) == {"width", "depth", "scale", "num_features"}
-    assert learning_rate == hp.get("learning_rate")
+    assert learning_rate == hp.get("learning_rate_ffn")
     rebuilt = build_model(family, 1, in_dims=2, seed=7, **kwargs)
     assert rebuilt.count_params() == model.count_params()
     assert rebuilt.scale == pytest.approx(model.scale)

@@ -329,6 +329,14 @@ def _clear_backup(backup: Path) -> None:
     backup.rmdir()
 
 
+def _backed_up_epoch(backup: Path) -> str:
+    """The number of finished epochs BackupAndRestore recorded in ``backup`` (``"?"`` if unreadable)."""
+    try:
+        return str(int(json.loads((backup / "training_metadata.json").read_text())["epoch"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return "?"
+
+
 def run_fit(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> FitResult:
     """Run ``keras-inr fit`` with parsed arguments (see :func:`add_fit_arguments`).
 
@@ -393,7 +401,7 @@ def run_fit(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> FitResu
         print(f"  note: --steps-per-epoch {args.steps_per_epoch} does not divide --steps {args.steps}; "
               f"using {steps_per_epoch}")
 
-    # --- backup: resume it, or set a stale one aside ----------------------------------------------------------
+    # --- backup: resume it, or delete a stale one ----------------------------------------------------------------
     resuming = False
     if backup.exists():
         if not backup.is_dir():
@@ -406,9 +414,9 @@ def run_fit(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> FitResu
                 raise CommandError(f"--resume needs the options of the interrupted run, but they differ: {details}.")
             resuming = (backup / "latest.weights.h5").is_file()
         else:
-            print(f"  note: {backup} holds the backup of an earlier, unfinished run; deleting it and starting a new "
-                  "run (use --resume to continue it instead). Other files in --out are kept.")
-            _clear_backup(backup)
+            _clear_backup(backup)  # raises, deleting nothing, if the folder holds files a run does not write
+            print(f"  note: {backup} held the backup of an earlier, unfinished run; deleted it to start a new run "
+                  "(use --resume to continue such a run instead). Other files in --out are kept.")
     if args.resume and not resuming:
         print(f"  note: --resume given but there is no backup in {backup} to resume (finished runs delete theirs); "
               "starting a new run.")
@@ -428,12 +436,10 @@ def run_fit(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> FitResu
     restore_probe = _InitialEpoch()
     callbacks.append(restore_probe)  # after BackupAndRestore, whose on_train_begin restores the epoch counter
     if resuming:
-        print(f"  resuming from {backup}")
+        print(f"  resuming at epoch {_backed_up_epoch(backup)} of {epochs} from {backup}")
     started = time.perf_counter()
     history = model.fit(dataset, epochs=epochs, verbose=args.verbose, callbacks=callbacks, shuffle=False)
     seconds = time.perf_counter() - started
-    if resuming:
-        print(f"  resumed at epoch {restore_probe.initial_epoch} of {epochs}")
 
     # --- evaluation and files -------------------------------------------------------------------------------
     reconstruction = render(model, (height, width))

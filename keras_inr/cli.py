@@ -27,9 +27,12 @@ from typing import Sequence
 import keras
 import numpy as np
 
+from keras_inr.training import RECOMMENDED_MODEL
+
 #: Per-family hyperparameters used by ``keras-inr fit`` and ``recipes/fit_image.py`` unless given on the command line.
 #:
-#: * SIREN ``w0 = 30`` (Sitzmann et al. 2020, https://arxiv.org/abs/2006.09661, section 3.2).
+#: * SIREN ``w0`` from :data:`keras_inr.training.RECOMMENDED_MODEL` (20: the paper's 30, Sitzmann et al. 2020,
+#:   https://arxiv.org/abs/2006.09661 section 3.2, over-fits the pixels with the recommended optimiser; BENCHMARKS.md).
 #: * Gaussian ``inverse_scale`` and Fourier-feature ``scale`` are bandwidths for keras-inr's ``[-1, 1]`` coordinates:
 #:   too low blurs, too high fits the pixels but turns the function between them to noise. Measured on the 128x128
 #:   camera image, Tancik split (train on every other pixel / test on the pixels in between), width 128, depth 3,
@@ -38,7 +41,7 @@ import numpy as np
 #:   24.7 / 24.4 / 20.3 / 12.0 dB test (SIREN: 50.2 / 26.2 dB). ``scale = 5`` is the paper's ``sigma = 10`` for
 #:   ``[0, 1)`` coordinates (Tancik et al. 2020, https://arxiv.org/abs/2006.10739, section 6).
 FAMILY_DEFAULTS = {
-    "siren": {"w0": 30.0},
+    "siren": {"w0": RECOMMENDED_MODEL["w0"]},
     "gauss": {"inverse_scale": 10.0},
     "ffn": {"scale": 5.0, "num_features": 256},
 }
@@ -141,7 +144,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--learning-rate", type=_positive_float, default=None,
-        help=f"initial Adam learning rate (default: keras_inr.training.RECOMMENDED, {RECOMMENDED['learning_rate']:g})",
+        help="initial Adam learning rate (default: keras_inr.training.recommended(MODEL): "
+        f"{RECOMMENDED['learning_rate']:g} for siren)",
     )
     parser.add_argument(
         "--schedule", choices=SCHEDULES, default=None,
@@ -358,11 +362,12 @@ def run_fit(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> FitResu
     from keras_inr.models import build_model
     from keras_inr.plotting import save_comparison, save_image
     from keras_inr.rendering import render
-    from keras_inr.training import RECOMMENDED, compile_inr
+    from keras_inr.training import compile_inr, recommended
 
     hyperparameters = _model_hyperparameters(args)
-    learning_rate = args.learning_rate if args.learning_rate is not None else RECOMMENDED["learning_rate"]
-    schedule = args.schedule if args.schedule is not None else RECOMMENDED["schedule"]
+    defaults = recommended(args.model)  # per-family learning rate (keras_inr.training.FAMILY_RECOMMENDED)
+    learning_rate = args.learning_rate if args.learning_rate is not None else defaults["learning_rate"]
+    schedule = args.schedule if args.schedule is not None else defaults["schedule"]
 
     # --- the target -------------------------------------------------------------------------------------------
     source = str(args.image)

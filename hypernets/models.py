@@ -249,16 +249,32 @@ class HyperINR(HyperTrainer, keras.Model):
         return outputs.reshape(num, *shape, self.out_dims)
 
     # --- training configuration -------------------------------------------------------------------------------
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.fit``; array data is checked first (see :mod:`hypernets.steps` for the accepted forms)."""
+    def _prepare_data(self, x, y) -> None:
+        """Check array data, and build the model eagerly from the data's datapoint shape.
+
+        Building eagerly (rather than through Keras' symbolic build inside ``fit``) lets the heads initialise from the
+        target's concrete initial weights on every backend.
+        """
         if hasattr(y, "shape"):
             check_data_shapes(self, x, y)
+        if self.built:
+            return
+        sample = x
+        if isinstance(x, keras.utils.PyDataset) and len(x) > 0:
+            sample = keras.utils.unpack_x_y_sample_weight(x[0])[0]
+        if isinstance(sample, (list, tuple)) and len(sample) == 2:
+            sample = sample[0]
+        if hasattr(sample, "shape") and len(sample.shape) >= 1:
+            self.build((None, *tuple(sample.shape[1:])))
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit``; array data is checked first (see :mod:`hypernets.steps` for the accepted forms)."""
+        self._prepare_data(x, y)
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.evaluate``; array data is checked first."""
-        if hasattr(y, "shape"):
-            check_data_shapes(self, x, y)
+        self._prepare_data(x, y)
         return super().evaluate(x, y, *args, **kwargs)
 
     def compile(self, optimizer="adam", loss="mse", **kwargs):

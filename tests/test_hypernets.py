@@ -166,6 +166,18 @@ def test_full_head_starts_at_the_family_initialisation(faces):
     assert not model.target.trainable and len(model.target.trainable_variables) == 0
 
 
+def test_full_head_initialisation_when_built_by_fit(faces):
+    """Built by evaluate/fit (not by a direct call), the full head still starts at the target's initial weights."""
+    model = make_model("full", head_config={"init_scale": 1e-4})
+    model.compile(optimizer="adam")
+    model.evaluate(faces[:8], faces[:8], batch_size=8, verbose=0)
+    kernel, bias = model(faces[:2])[1]
+    kernel0, bias0 = initial_weights(model.target)[1]
+    assert np.abs(kernel0).max() > 0
+    np.testing.assert_allclose(to_numpy(kernel)[1], kernel0, atol=1e-3 * np.abs(kernel0).max())
+    np.testing.assert_allclose(to_numpy(bias)[0], bias0, atol=1e-3 * np.abs(bias0).max())
+
+
 def test_full_head_default_perturbation_is_small_but_per_sample(faces):
     model = make_model("full")
     kernel = to_numpy(model(faces[:8])[1][0])  # (8, 16, 16) hidden kernels

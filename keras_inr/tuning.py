@@ -49,7 +49,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from keras_inr.models import FAMILIES, build_model
-from keras_inr.training import FAMILY_RECOMMENDED, SCHEDULES, compile_inr, make_learning_rate, recommended
+from keras_inr.training import SCHEDULES, compile_inr, make_learning_rate, recommended
 from keras_inr.validation import check_choice, check_positive_int
 
 #: The tuning objective: maximise the PSNR on the validation data (logged as ``val_psnr`` by ``compile_inr``).
@@ -72,6 +72,8 @@ TUNERS = {
 DEFAULT_SEARCH_SPACE: dict[str, tuple] = {
     "width": ("int", 32, 256, "log", 2),
     "depth": ("int", 2, 5, "linear", 1),
+    # Kind and sampling of a user-given shared `learning_rate`; by default each family has its own range instead
+    # (`family_learning_rate_range`, centred on keras_inr.training.FAMILY_RECOMMENDED).
     "learning_rate": ("float", 1e-4, 1e-2, "log", None),
     "w0": ("float", 10.0, 100.0, "log", None),
     "first_w0": ("float", 10.0, 100.0, "log", None),
@@ -462,13 +464,15 @@ class INRHyperModel(_TimedHyperModel):
         family = _declare_choice(hp, "family", self.families)
         width = self.specs["width"].declare(hp)
         depth = self.specs["depth"].declare(hp)
-        # One learning rate for all families when the user gave one (here, or unconditionally to the tuner: then the
-        # declaration below returns the user's entry); else one conditional entry per family.
-        shared_learning_rate = "learning_rate" in self.specs or _has_unconditional(hp, "learning_rate")
-        if shared_learning_rate:
-            spec = self.specs.get("learning_rate") or _Spec("learning_rate", DEFAULT_SEARCH_SPACE["learning_rate"][1:3],
-                                                            "float", "log", None)
-            learning_rate = spec.declare(hp)
+        # One learning rate for all families when the user gave one, here or as an unconditional entry registered on
+        # the tuner (hp.Fixed / a narrower hp.Float: the oracle samples it); else one conditional entry per family.
+        shared_learning_rate = True
+        if "learning_rate" in self.specs:
+            learning_rate = self.specs["learning_rate"].declare(hp)
+        elif _has_unconditional(hp, "learning_rate"):
+            learning_rate = hp.get("learning_rate")
+        else:
+            shared_learning_rate = False
         family_specs = {
             candidate: {name: self.specs[name] for name in FAMILY_HYPERPARAMETERS[candidate] if name in self.specs}
             for candidate in self.families

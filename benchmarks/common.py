@@ -7,6 +7,7 @@ markdown tables (the figures in ``BENCHMARKS.md`` are their output). Backend-spe
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -165,6 +166,58 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# --- command line ---------------------------------------------------------------------------------------------
+def add_settings_arguments(
+    parser: argparse.ArgumentParser,
+    full: Mapping[str, object],
+    *,
+    backends: bool = False,
+    helps: Mapping[str, str] | None = None,
+) -> None:
+    """Add ``--quick``, optionally ``--backends``, and one ``--<key>`` option per key of a script's ``full`` settings.
+
+    Args:
+        parser: the script's parser.
+        full: the full-size settings (key -> default value); each key ``some_key`` becomes ``--some-key`` with
+            ``dest="some_key"``, default ``None`` (meaning "take the quick or full value") and the type of the full
+            value (``int``/``float``; string values are taken as given).
+        backends: whether the script runs one subprocess per backend; then ``--quick`` also means "the current
+            backend only" and a ``--backends`` option is added (see :func:`parse_backends`).
+        helps: optional help text per key.
+    """
+    helps = helps or {}
+    quick_help = "tiny sizes, current backend only (a smoke test)" if backends else "tiny sizes (a smoke test)"
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    if backends:
+        parser.add_argument("--backends", default=None, help="'all', 'current' or a comma list (default: all; "
+                            "with --quick: current)")
+    for key, value in full.items():
+        value_type = None if isinstance(value, str) else type(value)
+        parser.add_argument(f"--{key.replace('_', '-')}", dest=key, type=value_type, default=None,
+                            help=helps.get(key))
+
+
+def resolve_settings(
+    arguments: argparse.Namespace, quick: Mapping[str, object], full: Mapping[str, object]
+) -> dict:
+    """The settings of one run: ``quick`` or ``full`` (by ``arguments.quick``), overridden by every option given.
+
+    Options added by :func:`add_settings_arguments` default to ``None``, so only those given on the command line
+    override. If the parser has ``--backends`` and it was not given, it is set in ``arguments`` to ``"current"``
+    with ``--quick`` and ``"all"`` otherwise.
+
+    Returns:
+        A new dict with the keys of ``quick``/``full``.
+    """
+    settings = dict(quick if arguments.quick else full)
+    for key in full:
+        if getattr(arguments, key) is not None:
+            settings[key] = getattr(arguments, key)
+    if getattr(arguments, "backends", "") is None:
+        arguments.backends = "current" if arguments.quick else "all"
+    return settings
 
 
 # --- running one backend per subprocess ---------------------------------------------------------------------------

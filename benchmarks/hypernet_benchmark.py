@@ -132,6 +132,34 @@ def _numpy_weights(model) -> dict:
     }
 
 
+def _apply_flat_target(flat, coordinates, specs, w0s, matmul, sin):
+    """Evaluate the per-sample SIREN targets whose weights a full head emitted, for the hand-written steps.
+
+    Args:
+        flat: ``(batch, total_parameters)`` head output; per weight layer, in order, the kernel ``(fan_in * units)``
+            then the bias ``(units)``.
+        coordinates: ``(batch, points, in_dims)`` inputs of the targets.
+        specs: the head's per-layer specs (``kernel_size``, ``fan_in``, ``units``).
+        w0s: per layer, omega_0 of a sine layer, or ``None`` for the linear output layer.
+        matmul, sin: the array library's batched matrix product and sine (``jnp`` or ``torch``), so the same
+            arithmetic serves both hand-written baselines.
+
+    Returns:
+        ``(batch, points, out_dims)`` target outputs.
+    """
+    hidden = coordinates
+    offset = 0
+    for spec, w0 in zip(specs, w0s):
+        kernel = flat[:, offset : offset + spec.kernel_size].reshape(-1, spec.fan_in, spec.units)
+        offset += spec.kernel_size
+        bias = flat[:, offset : offset + spec.units]
+        offset += spec.units
+        hidden = matmul(hidden, kernel) + bias[:, None, :]
+        if w0 is not None:
+            hidden = sin(w0 * hidden)
+    return hidden
+
+
 def _hand_written_jax(model, images, batch: int, points: int, learning_rate: float):
     """A jitted training step written directly in JAX: encoder MLP, full head, batched SIREN, MSE, Adam."""
     import jax
@@ -151,17 +179,8 @@ def _hand_written_jax(model, images, batch: int, points: int, learning_rate: flo
         features = jnp.maximum(x.reshape(x.shape[0], -1) @ k1 + b1, 0.0) @ k2 + b2
         flat = (features @ params["head"][0] + params["head"][1]) * weight_scale
         _, index = jax.lax.top_k(jax.random.uniform(key, (x.shape[0], grid.shape[0])), points)
-        hidden = grid[index]
         values = jnp.take_along_axis(y.reshape(y.shape[0], -1, 1), index[..., None], axis=1)
-        offset = 0
-        for spec, w0 in zip(specs, w0s):
-            kernel = flat[:, offset : offset + spec.kernel_size].reshape(-1, spec.fan_in, spec.units)
-            offset += spec.kernel_size
-            bias = flat[:, offset : offset + spec.units]
-            offset += spec.units
-            hidden = jnp.matmul(hidden, kernel) + bias[:, None, :]
-            if w0 is not None:
-                hidden = jnp.sin(w0 * hidden)
+        hidden = _apply_flat_target(flat, grid[index], specs, w0s, jnp.matmul, jnp.sin)
         return jnp.mean((hidden - values) ** 2)
 
     @jax.jit
@@ -216,17 +235,8 @@ def _hand_written_torch(model, images, batch: int, points: int, learning_rate: f
             features = torch.relu(x.reshape(x.shape[0], -1) @ k1 + b1) @ k2 + b2
             flat = (features @ head_kernel + head_bias) * weight_scale
             index_ = torch.topk(torch.rand((x.shape[0], grid.shape[0]), generator=generator), points).indices
-            hidden = grid[index_]
             values = torch.take_along_dim(x.reshape(x.shape[0], -1, 1), index_[..., None], dim=1)
-            offset = 0
-            for spec, w0 in zip(specs, w0s):
-                kernel = flat[:, offset : offset + spec.kernel_size].reshape(-1, spec.fan_in, spec.units)
-                offset += spec.kernel_size
-                bias = flat[:, offset : offset + spec.units]
-                offset += spec.units
-                hidden = torch.matmul(hidden, kernel) + bias[:, None, :]
-                if w0 is not None:
-                    hidden = torch.sin(w0 * hidden)
+            hidden = _apply_flat_target(flat, grid[index_], specs, w0s, torch.matmul, torch.sin)
             loss = torch.mean((hidden - values) ** 2)
             optimizer.zero_grad()
             loss.backward()

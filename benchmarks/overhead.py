@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import (  # noqa: E402
+    add_settings_arguments,
     camera_coordinates,
     machine_description,
     markdown_table,
@@ -41,6 +42,7 @@ from common import (  # noqa: E402
     psnr_numpy,
     reference_siren_weights,
     report_result,
+    resolve_settings,
     run_worker,
     timed_with_cpu,
 )
@@ -53,20 +55,11 @@ LEARNING_RATE = 1e-4
 
 def _parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, current backend only (a smoke test)")
-    parser.add_argument("--backends", default=None, help="'all', 'current' or a comma list (default: all; "
-                        "with --quick: current)")
-    for key in FULL:
-        parser.add_argument(f"--{key}", type=int, default=None)
+    add_settings_arguments(parser, FULL, backends=True)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
-    settings = dict(QUICK if arguments.quick else FULL)
+    settings = resolve_settings(arguments, QUICK, FULL)
     settings["quick"] = arguments.quick
-    for key in FULL:
-        if getattr(arguments, key) is not None:
-            settings[key] = getattr(arguments, key)
-    if arguments.backends is None:
-        arguments.backends = "current" if arguments.quick else "all"
     return arguments, settings
 
 

@@ -31,7 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from common import camera_coordinates, machine_description, markdown_table  # noqa: E402
+from common import (  # noqa: E402
+    add_settings_arguments,
+    camera_coordinates,
+    machine_description,
+    markdown_table,
+    resolve_settings,
+)
 
 FULL = {"size": 256, "target": 30.0, "budget": 1000, "max_steps": 1500, "width": 256, "depth": 3}
 QUICK = {"size": 16, "target": 10.0, "budget": 200, "max_steps": 150, "width": 32, "depth": 2}
@@ -114,17 +120,11 @@ def time_to_target(config: dict, coordinates, values, settings, seed: int = 0) -
 
 def _parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
+    add_settings_arguments(parser, FULL)
     parser.add_argument("--custom", action="append", default=[], help="extra 'name:key=value,...' rows")
     parser.add_argument("--configs", default="reference,defaults", help="rows among reference, defaults")
-    for key, value in FULL.items():
-        parser.add_argument(f"--{key.replace('_', '-')}", dest=key, type=type(value), default=None)
     arguments = parser.parse_args(argv)
-    settings = dict(QUICK if arguments.quick else FULL)
-    for key in FULL:
-        if getattr(arguments, key) is not None:
-            settings[key] = getattr(arguments, key)
-    return arguments, settings
+    return arguments, resolve_settings(arguments, QUICK, FULL)
 
 
 def main(argv=None) -> str:

@@ -39,7 +39,14 @@ import numpy as np  # noqa: E402
 
 CONFIG_NAMES = ("rff-paper", "siren-reference", "siren", "gauss", "ffn", "defaults")
 
-from common import machine_description, markdown_table, median, psnr_numpy  # noqa: E402
+from common import (  # noqa: E402
+    add_settings_arguments,
+    machine_description,
+    markdown_table,
+    median,
+    psnr_numpy,
+    resolve_settings,
+)
 
 FULL = {"size": 512, "steps": 2000, "width": 256, "depth": 3, "images": "camera,astronaut,chelsea,coffee",
         "configs": ",".join(CONFIG_NAMES)}
@@ -137,21 +144,16 @@ def run_config(config: dict, image: np.ndarray, steps: int, seed: int = 0) -> di
 
 def _parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
-    parser.add_argument("--size", type=int, default=None, help="image side (512 in the paper)")
-    parser.add_argument("--steps", type=int, default=None, help="optimiser steps (2000 in the paper)")
-    parser.add_argument("--width", type=int, default=None)
-    parser.add_argument("--depth", type=int, default=None)
-    parser.add_argument("--images", default=None, help="comma list of scikit-image sample names")
-    parser.add_argument("--configs", default=None, help=f"comma list among {CONFIG_NAMES} (default: all; with "
-                        "--quick: rff-paper, siren-reference, defaults)")
+    add_settings_arguments(parser, FULL, helps={
+        "size": "image side (512 in the paper)",
+        "steps": "optimiser steps (2000 in the paper)",
+        "images": "comma list of scikit-image sample names",
+        "configs": f"comma list among {CONFIG_NAMES} (default: all; with --quick: rff-paper, siren-reference, "
+                   "defaults)",
+    })
     parser.add_argument("--custom", action="append", default=[], help="extra 'name:key=value,...' configs")
     arguments = parser.parse_args(argv)
-    settings = dict(QUICK if arguments.quick else FULL)
-    for key in FULL:
-        if getattr(arguments, key) is not None:
-            settings[key] = getattr(arguments, key)
-    return arguments, settings
+    return arguments, resolve_settings(arguments, QUICK, FULL)
 
 
 def main(argv=None) -> str:

@@ -128,25 +128,6 @@ def test_fit_on_a_small_image_reaches_a_psnr_floor(family, hyperparameters, floo
     assert history.history["psnr"][-1] == pytest.approx(achieved, abs=1.0)
 
 
-def test_siren_reference_init_beats_glorot_output_layer(small_camera):
-    """The reference initialisation of the output layer matters: Glorot there trains clearly worse early on."""
-    coordinates, values = data.image_to_coordinates(small_camera)
-
-    def train(model):
-        training.compile_inr(model, learning_rate=1e-4, schedule="constant")
-        history = model.fit(coordinates, values, batch_size=len(coordinates), epochs=60, verbose=0)
-        return history.history["psnr"][-1]
-
-    keras.utils.set_random_seed(7)
-    reference = train(SIREN(1, width=64, depth=3))
-    keras.utils.set_random_seed(7)
-    glorot = SIREN(1, width=64, depth=3, in_dims=2)
-    output = glorot.output_layer
-    output.kernel.assign(keras.initializers.GlorotUniform(seed=7)(output.kernel.shape))
-    output.bias.assign(np.zeros(output.bias.shape, "float32"))
-    assert reference > train(glorot) + 1.0
-
-
 @pytest.mark.parametrize(
     "make, argument",
     [

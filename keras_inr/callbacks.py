@@ -16,7 +16,8 @@ import keras
 import numpy as np
 
 from keras_inr.data import as_image
-from keras_inr.rendering import DEFAULT_RENDER_BATCH_SIZE, check_shape, render
+from keras_inr.rendering import DEFAULT_RENDER_BATCH_SIZE, render
+from keras_inr.validation import check_shape
 from keras_inr.validation import check_positive_float, check_positive_int
 
 

@@ -18,7 +18,7 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from keras_inr.validation import check_positive_int
+from keras_inr.validation import check_positive_int, check_shape
 
 #: Images that scikit-image ships (no download), usable by name in :func:`load_image`.
 SAMPLE_IMAGES = (
@@ -45,18 +45,6 @@ SAMPLE_IMAGES = (
 )
 
 
-def _check_shape(shape) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    try:
-        shape = tuple(shape)
-    except TypeError:
-        raise ValueError(f"`shape` must be a sequence of positive integers, got {shape!r}.") from None
-    if not shape:
-        raise ValueError("`shape` must have at least one dimension, got ().")
-    return tuple(check_positive_int(f"shape[{axis}]", size) for axis, size in enumerate(shape))
-
-
 def coordinate_grid(shape: Sequence[int]) -> np.ndarray:
     """All grid coordinates of a signal of the given shape.
 
@@ -67,7 +55,7 @@ def coordinate_grid(shape: Sequence[int]) -> np.ndarray:
     Returns:
         ``float32`` array ``(prod(shape), len(shape))`` with values in ``[-1, 1]``, row-major order.
     """
-    shape = _check_shape(shape)
+    shape = check_shape(shape)
     axes = [np.linspace(-1.0, 1.0, size, dtype=np.float32) for size in shape]
     mesh = np.meshgrid(*axes, indexing="ij")
     return np.stack([axis.reshape(-1) for axis in mesh], axis=-1)
@@ -195,7 +183,7 @@ def coordinates_to_image(values, shape: Sequence[int]) -> np.ndarray:
     Raises:
         ValueError: if the number of values does not match ``shape``.
     """
-    shape = _check_shape(shape)
+    shape = check_shape(shape)
     values = np.asarray(values)
     if values.ndim == 1:
         values = values[:, None]

@@ -9,35 +9,15 @@ every batch has the same shape -- the last one is padded -- so a jit-compiled pr
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Sequence
 
 import keras
 import numpy as np
 
-from keras_inr.validation import check_positive_int
+from keras_inr.validation import check_positive_int, check_shape
 
 #: Default number of coordinates evaluated per batch. At width 256 one float32 activation of a batch is 64 MiB.
 DEFAULT_RENDER_BATCH_SIZE = 65536
-
-
-def check_shape(shape, name: str = "shape") -> tuple[int, ...]:
-    """Validate a grid shape: an int or a non-empty sequence of positive ints; returns it as a tuple of ints.
-
-    Raises:
-        ValueError: naming ``name`` when the shape is empty, not a sequence, or holds non-positive / non-int sizes.
-    """
-    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
-        shape = (int(shape),)
-    if isinstance(shape, (str, bytes)):
-        raise ValueError(f"`{name}` must be a sequence of positive integers, got {shape!r}.")
-    try:
-        shape = tuple(shape)
-    except TypeError:
-        raise ValueError(f"`{name}` must be a sequence of positive integers, got {shape!r}.") from None
-    if not shape:
-        raise ValueError(f"`{name}` must have at least one dimension, got ().")
-    return tuple(check_positive_int(f"{name}[{axis}]", size) for axis, size in enumerate(shape))
 
 
 def grid_coordinates(shape: Sequence[int], start: int, stop: int) -> np.ndarray:

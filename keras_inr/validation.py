@@ -31,3 +31,22 @@ def check_choice(name: str, value, choices) -> str:
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {tuple(choices)}, got {value!r}.")
     return value
+
+
+def check_shape(shape, name: str = "shape") -> tuple[int, ...]:
+    """Validate a grid shape: an int or a non-empty sequence of positive ints; returns it as a tuple of ints.
+
+    Raises:
+        ValueError: naming ``name`` when the shape is empty, not a sequence, or holds non-positive / non-int sizes.
+    """
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    if isinstance(shape, (str, bytes)):
+        raise ValueError(f"`{name}` must be a sequence of positive integers, got {shape!r}.")
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ValueError(f"`{name}` must be a sequence of positive integers, got {shape!r}.") from None
+    if not shape:
+        raise ValueError(f"`{name}` must have at least one dimension, got ().")
+    return tuple(check_positive_int(f"{name}[{axis}]", size) for axis, size in enumerate(shape))

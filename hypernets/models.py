@@ -12,10 +12,10 @@ from hypernets.functional import check_coordinates, evaluate_inrs, initial_weigh
 from hypernets.heads import WeightHead, get_head
 from hypernets.steps import check_data_shapes
 from hypernets.trainers import trainer_for_backend
-from keras_inr.data import _check_shape, coordinate_grid
+from keras_inr.data import coordinate_grid
 from keras_inr.metrics import PSNR
 from keras_inr.saving import register
-from keras_inr.validation import check_positive_float, check_positive_int
+from keras_inr.validation import check_positive_float, check_positive_int, check_shape
 
 #: The backend's train_step/test_step mixin, chosen once, when this module is imported.
 HyperTrainer = trainer_for_backend()
@@ -225,7 +225,7 @@ class HyperINR(HyperTrainer, keras.Model):
         Returns:
             numpy ``(num, *shape, out_dims)`` float32.
         """
-        shape = _check_shape(shape)
+        shape = check_shape(shape)
         if len(shape) != self.in_dims:
             raise ValueError(
                 f"`shape` must have {self.in_dims} axes (the INR's coordinate dimension), got {shape}."

@@ -84,7 +84,7 @@ def _keras_variant(settings, coordinates, values, jit_compile, feed: str, seed: 
         def train(steps):
             if steps not in datasets:
                 datasets[steps] = full_batch(coordinates, values, steps)
-            model.fit(datasets[steps], epochs=1, verbose=0)
+            model.fit(datasets[steps], epochs=1, verbose=0, shuffle=False)
     return model, train
 
 

@@ -76,14 +76,14 @@ def worker(settings) -> dict:
     model = keras_inr.SIREN(1, width=width, depth=settings["depth"], w0=W0, in_dims=2)
     compile_inr(model, 1e-4, "constant", jit_compile="auto")
     data = full_batch(coordinates, values, settings["steps"])
-    model.fit(full_batch(coordinates, values, 2), epochs=1, verbose=0)  # compile
+    model.fit(full_batch(coordinates, values, 2), epochs=1, verbose=0, shuffle=False)  # compile
 
     forward, kernel_grad, sine, step = [], [], [], []
     for _ in range(settings["repeats"]):
         forward.append(median(kernels.matmul_seconds(activations, weight, 3)))
         kernel_grad.append(median(kernels.matmul_seconds(activations_t, activations, 3)))
         sine.append(median(kernels.sin_seconds(activations, 3)))
-        step.append(timed(lambda: model.fit(data, epochs=1, verbose=0)) / settings["steps"])
+        step.append(timed(lambda: model.fit(data, epochs=1, verbose=0, shuffle=False)) / settings["steps"])
     flops_per_product = 2.0 * points * width * width
     matmul_rate = flops_per_product / min(median(forward), median(kernel_grad))
     sin_rate = points * width / median(sine)

@@ -132,7 +132,7 @@ def run_config(config: dict, image: np.ndarray, steps: int, seed: int = 0) -> di
                         **config["model"])
     compile_inr(model, config["learning_rate"], config["schedule"], total_steps=steps)
     start = time.perf_counter()
-    model.fit(full_batch(train_x, train_y, steps), epochs=1, verbose=0)
+    model.fit(full_batch(train_x, train_y, steps), epochs=1, verbose=0, shuffle=False)
     seconds = time.perf_counter() - start
 
     def predict(coordinates):

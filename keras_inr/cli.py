@@ -362,7 +362,7 @@ def run_fit(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> FitResu
     from keras_inr.models import build_model
     from keras_inr.plotting import save_comparison, save_image
     from keras_inr.rendering import render
-    from keras_inr.training import compile_inr, recommended
+    from keras_inr.training import compile_inr, full_batch, recommended
 
     hyperparameters = _model_hyperparameters(args)
     defaults = recommended(args.model)  # per-family learning rate (keras_inr.training.FAMILY_RECOMMENDED)
@@ -432,9 +432,14 @@ def run_fit(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> FitResu
     keras.utils.set_random_seed(args.seed)
     model = build_model(args.model, channels, width=args.width, depth=args.depth, in_dims=2, **hyperparameters)
     compile_inr(model, learning_rate=learning_rate, schedule=schedule, total_steps=args.steps)
-    dataset = _PixelBatches(coordinates, values, batch_size, steps_per_epoch, seed=args.seed)
     # order matters: BackupAndRestore restores the epoch counter in on_train_begin, then the others read it
-    callbacks = [keras.callbacks.BackupAndRestore(backup_dir=str(backup)), _SyncDatasetEpoch(dataset)]
+    callbacks = [keras.callbacks.BackupAndRestore(backup_dir=str(backup))]
+    if batch_size >= len(coordinates):
+        # Full batch: every step sees the same batch, so nothing depends on the epoch; use the backend's fastest feed.
+        dataset = full_batch(coordinates, values, steps_per_epoch)
+    else:
+        dataset = _PixelBatches(coordinates, values, batch_size, steps_per_epoch, seed=args.seed)
+        callbacks.append(_SyncDatasetEpoch(dataset))
     if args.save_every:
         callbacks.append(RenderSnapshots((height, width), out / "snapshots", every_n_epochs=args.save_every))
     callbacks.extend(extra_callbacks)
@@ -485,7 +490,7 @@ def run_fit_command(args: argparse.Namespace) -> int:
 
 
 class _PixelBatches(keras.utils.PyDataset):
-    """``steps_per_epoch`` batches of pixels: all of them (full batch) or ``batch_size`` drawn at random.
+    """``steps_per_epoch`` random batches of ``batch_size`` pixels (full batch uses ``training.full_batch``).
 
     Random batches are drawn without replacement within a step from a generator seeded by ``(seed, epoch, step)``,
     so a resumed run sees exactly the batches an uninterrupted one would. ``epoch`` advances in
@@ -499,19 +504,11 @@ class _PixelBatches(keras.utils.PyDataset):
         self.batch_size, self.steps_per_epoch, self.seed = batch_size, steps_per_epoch, seed
         self.epoch = 0
         self.next_epoch = 0
-        # full batch: convert once to backend tensors and serve the same ones at every step
-        self.full_batch = None
-        if batch_size >= len(coordinates):
-            self.full_batch = (
-                keras.ops.convert_to_tensor(coordinates, "float32"), keras.ops.convert_to_tensor(values, "float32")
-            )
 
     def __len__(self) -> int:
         return self.steps_per_epoch
 
     def __getitem__(self, index: int):
-        if self.full_batch is not None:
-            return self.full_batch
         rng = np.random.default_rng((self.seed, self.epoch, int(index)))
         chosen = rng.choice(len(self.coordinates), size=self.batch_size, replace=False)
         return self.coordinates[chosen], self.values[chosen]

@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     tuner.search(
         training.full_batch(train_x, train_y, args.steps), epochs=args.epochs,
-        validation_data=training.full_batch(val_x, val_y, 1), verbose=args.verbose,
+        validation_data=training.full_batch(val_x, val_y, 1), verbose=args.verbose, shuffle=False,
     )
     search_seconds = time.perf_counter() - start
     rows = tuning.leaderboard(tuner, args.top)

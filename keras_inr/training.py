@@ -137,11 +137,7 @@ class FullBatch(keras.utils.PyDataset):
     def __init__(self, coordinates, values, steps: int):
         super().__init__()
         self.steps = check_positive_int("steps", steps)
-        if len(coordinates.shape) < 1 or len(values.shape) < 1 or coordinates.shape[0] != values.shape[0]:
-            raise ValueError(
-                "`coordinates` and `values` must have the same number of rows (N), got shapes "
-                f"{tuple(coordinates.shape)} and {tuple(values.shape)}."
-            )
+        _check_pairs(coordinates, values)
         self.coordinates = keras.ops.convert_to_tensor(coordinates, "float32")
         self.values = keras.ops.convert_to_tensor(values, "float32")
 
@@ -152,6 +148,41 @@ class FullBatch(keras.utils.PyDataset):
         return self.coordinates, self.values
 
 
-def full_batch(coordinates, values, steps: int) -> FullBatch:
-    """``FullBatch(coordinates, values, steps)``: the recommended way to feed full-batch INR fitting to ``fit``."""
-    return FullBatch(coordinates, values, steps)
+def _check_pairs(coordinates, values) -> None:
+    """Raise ``ValueError`` unless ``coordinates`` and ``values`` are arrays with the same number of rows."""
+    for name, array in (("coordinates", coordinates), ("values", values)):
+        if not hasattr(array, "shape") or len(array.shape) < 1:
+            raise ValueError(f"`{name}` must be an array of shape (N, ...), got {type(array).__name__}.")
+    if coordinates.shape[0] != values.shape[0]:
+        raise ValueError(
+            "`coordinates` and `values` must have the same number of rows (N), got shapes "
+            f"{tuple(coordinates.shape)} and {tuple(values.shape)}."
+        )
+
+
+def full_batch(coordinates, values, steps: int):
+    """The recommended way to feed full-batch INR fitting to ``model.fit``: ``steps`` steps on the whole set.
+
+    On JAX and PyTorch this is :class:`FullBatch` (tensors converted once, served at every step). On TensorFlow it
+    is a ``tf.data.Dataset`` built from the tensors (:func:`keras_inr.backends.tensorflow.full_batch_dataset`):
+    a ``PyDataset`` reaches TensorFlow through a Python generator that, on a small CPU, costs the step up to half its
+    speed (BENCHMARKS.md, section 1). Either way ``model.fit(full_batch(x, y, steps), epochs=1, shuffle=False)`` runs
+    ``steps`` optimiser steps on identical batches (``shuffle=False`` only silences TensorFlow's warning that a
+    ``tf.data.Dataset`` cannot be shuffled).
+
+    Args:
+        coordinates: ``(N, in_dims)`` array or tensor.
+        values: ``(N, out_dims)`` array or tensor with the same ``N``.
+        steps: optimiser steps per epoch; positive.
+
+    Returns:
+        A :class:`FullBatch` (JAX, PyTorch) or a ``tf.data.Dataset`` (TensorFlow) of ``steps`` batches
+        ``(coordinates, values)``.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return FullBatch(coordinates, values, steps)
+    from keras_inr.backends.tensorflow import full_batch_dataset
+
+    steps = check_positive_int("steps", steps)
+    _check_pairs(coordinates, values)
+    return full_batch_dataset(coordinates, values, steps)

@@ -17,7 +17,7 @@ Example:
     >>> hypermodel = tuning.INRHyperModel(out_dims=1, families=("siren", "ffn"), width=(32, 128))
     >>> tuner = tuning.make_tuner(hypermodel, "bayesian", max_trials=10, directory="runs/tune")
     >>> tuner.search(training.full_batch(train_x, train_y, 25), epochs=12,
-    ...              validation_data=training.full_batch(val_x, val_y, 1))  # doctest: +SKIP
+    ...              validation_data=training.full_batch(val_x, val_y, 1), shuffle=False)  # doctest: +SKIP
     >>> print(tuning.format_leaderboard(tuning.leaderboard(tuner)))  # doctest: +SKIP
 
 The learning rate's default range depends on the family (one decade either side of the family's measured recommended

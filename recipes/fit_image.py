@@ -47,7 +47,7 @@ def fit_family(family: str, image: np.ndarray, steps: int, width: int, depth: in
     model = build_model(family, image.shape[-1], width=width, depth=depth, in_dims=2, **hyperparameters)
     training.compile_inr(model, total_steps=steps)  # RECOMMENDED learning rate and schedule
     start = time.perf_counter()
-    model.fit(training.full_batch(coordinates, values, steps), epochs=1, verbose=0)
+    model.fit(training.full_batch(coordinates, values, steps), epochs=1, verbose=0, shuffle=False)
     seconds = time.perf_counter() - start
     reconstruction = rendering.render(model, image.shape[:2])
     return {

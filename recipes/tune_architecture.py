@@ -57,7 +57,7 @@ def main() -> None:
     start = time.perf_counter()
     tuner.search(
         training.full_batch(train_x, train_y, args.steps), epochs=args.epochs,
-        validation_data=training.full_batch(val_x, val_y, 1), verbose=0,
+        validation_data=training.full_batch(val_x, val_y, 1), verbose=0, shuffle=False,
     )
     seconds = time.perf_counter() - start
 

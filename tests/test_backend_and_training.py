@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import keras
+import numpy as np
 import pytest
 
 from keras_inr import training
@@ -62,3 +63,57 @@ def test_compile_inr_logs_psnr():
     model = training.compile_inr(SIREN(1, width=8, depth=1), learning_rate=1e-3, schedule="constant")
     history = model.fit(keras.ops.zeros((8, 2)), keras.ops.ones((8, 1)), epochs=1, verbose=0)
     assert set(history.history) == {"loss", "psnr"}
+
+
+def _batches(dataset) -> list:
+    """The batches a ``full_batch`` feed yields, as numpy pairs (a ``tf.data.Dataset`` or a ``PyDataset``)."""
+    if hasattr(dataset, "as_numpy_iterator"):
+        return list(dataset.as_numpy_iterator())
+    return [tuple(keras.ops.convert_to_numpy(part) for part in dataset[index]) for index in range(len(dataset))]
+
+
+def test_full_batch_feeds_the_whole_set_steps_times():
+    coordinates = np.random.default_rng(0).uniform(-1, 1, (20, 2)).astype("float32")
+    values = np.random.default_rng(1).uniform(0, 1, (20, 3)).astype("float32")
+    dataset = training.full_batch(coordinates, values, steps=4)
+    # TensorFlow gets a tf.data pipeline (a PyDataset runs through a Python generator there); the others FullBatch.
+    expected_type = "DatasetV2" if keras.backend.backend() == "tensorflow" else "FullBatch"
+    assert expected_type in [cls.__name__ for cls in type(dataset).__mro__]
+    batches = _batches(dataset)
+    assert len(batches) == 4
+    for batch_coordinates, batch_values in batches:
+        np.testing.assert_array_equal(batch_coordinates, coordinates)
+        np.testing.assert_array_equal(batch_values, values)
+
+
+def test_full_batch_trains_like_one_batch_epochs():
+    """``fit(full_batch(x, y, steps))`` takes the same optimiser steps as ``fit(x, y, batch_size=N, epochs=steps)``."""
+    coordinates = np.random.default_rng(0).uniform(-1, 1, (32, 2)).astype("float32")
+    values = np.random.default_rng(1).uniform(0, 1, (32, 1)).astype("float32")
+    weights = []
+    for feed in ("full_batch", "arrays"):
+        keras.utils.set_random_seed(3)
+        model = training.compile_inr(SIREN(1, width=8, depth=2), learning_rate=1e-2, schedule="constant")
+        if feed == "full_batch":
+            model.fit(training.full_batch(coordinates, values, 5), epochs=1, verbose=0, shuffle=False)
+        else:
+            model.fit(coordinates, values, batch_size=32, epochs=5, verbose=0, shuffle=False)
+        assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 5
+        weights.append([keras.ops.convert_to_numpy(weight) for weight in model.weights])
+    for fed, from_arrays in zip(*weights):
+        np.testing.assert_allclose(fed, from_arrays, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "coordinates, values, steps, argument",
+    [
+        (np.zeros((4, 2)), np.zeros((4, 1)), 0, "steps"),
+        (np.zeros((4, 2)), np.zeros((5, 1)), 2, "same number of rows"),
+        ([[0.0, 0.0]], np.zeros((1, 1)), 2, "coordinates"),
+    ],
+)
+def test_full_batch_bad_input(coordinates, values, steps, argument):
+    with pytest.raises(ValueError, match=argument):
+        training.full_batch(coordinates, values, steps)
+    with pytest.raises(ValueError, match=argument):
+        training.FullBatch(coordinates, values, steps)

@@ -40,7 +40,7 @@ def _search(tuner, split, epochs=2, steps=5):
     (train_x, train_y), (val_x, val_y) = split
     tuner.search(
         training.full_batch(train_x, train_y, steps), epochs=epochs,
-        validation_data=training.full_batch(val_x, val_y, 1), verbose=0,
+        validation_data=training.full_batch(val_x, val_y, 1), verbose=0, shuffle=False,
     )
 
 

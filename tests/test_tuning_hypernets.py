@@ -297,7 +297,7 @@ def split():
 def _inr_search(tuner, split):
     (train_x, train_y), (val_x, val_y) = split
     tuner.search(training.full_batch(train_x, train_y, 2), epochs=1,
-                 validation_data=training.full_batch(val_x, val_y, 1), verbose=0)
+                 validation_data=training.full_batch(val_x, val_y, 1), verbose=0, shuffle=False)
 
 
 def test_oracle_samples_each_family_in_its_own_range(tmp_path):

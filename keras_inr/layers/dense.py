@@ -26,6 +26,13 @@ from keras_inr import initializers as inr_initializers
 from keras_inr.saving import register
 from keras_inr.validation import check_positive_float, check_positive_int
 
+# On PyTorch (eager), ``x @ W + b`` with shared 2-D weights runs as one fused ``torch.addmm``; see
+# keras_inr/backends/torch.py for the measurement. Other backends use the keras.ops expression below.
+if keras.backend.backend() == "torch":
+    from keras_inr.backends import torch as _fused_affine
+else:
+    _fused_affine = None
+
 #: Sentinel for ``bias_initializer``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, resolved in ``build`` once the fan-in
 #: is known (``torch.nn.Linear``'s default, which SIREN's reference implementation keeps).
 FAN_IN_UNIFORM = "fan_in_uniform"
@@ -38,6 +45,8 @@ def affine(inputs, kernel, bias=None):
     kernels ``(batch, in, out)`` (a batched matmul, no loop over samples). A per-sample bias ``(batch, out)`` is
     broadcast over the points axis.
     """
+    if _fused_affine is not None and _fused_affine.can_fuse(inputs, kernel, bias):
+        return _fused_affine.fused_affine(inputs, kernel, bias)  # PyTorch: one addmm instead of matmul + add
     outputs = ops.matmul(inputs, kernel)
     if bias is not None:
         if len(bias.shape) == 2:

@@ -98,7 +98,10 @@ def compile_inr(
         learning_rate, schedule, total_steps, final_learning_rate_fraction: see :func:`make_learning_rate`.
         loss: any Keras loss (name or object).
         max_val: dynamic range for PSNR.
-        jit_compile: passed to ``model.compile``.
+        jit_compile: passed to ``model.compile``. ``"auto"`` gives XLA on JAX (1.3x faster than op-by-op there),
+            no XLA on TensorFlow on a CPU-only machine (XLA was 1.6-2.9x slower) and eager PyTorch; ``True`` on
+            PyTorch uses ``torch.compile``, ~12% faster per step after a compilation of tens of seconds
+            (BENCHMARKS.md, section 1).
         **compile_kwargs: further ``model.compile`` arguments.
 
     Returns:

@@ -23,8 +23,9 @@ RECOMMENDED = {"learning_rate": 1e-3, "schedule": "cosine", "final_learning_rate
 #: lower than the paper's 30 because, trained with :data:`RECOMMENDED`, w0 = 30 over-fits the training pixels in the
 #: held-out-pixel protocol of Tancik et al. (about 2.5 dB less test PSNR on camera than w0 = 20) while w0 = 20 still
 #: fits fast (``benchmarks/tancik.py``, ``benchmarks/quality_per_time.py``, BENCHMARKS.md). A lower first-layer
-#: frequency (``first_w0=10``) gains 0.1-0.45 dB on held-out pixels in that protocol but fits about twice as slowly
-#: (BENCHMARKS.md, section 4), so it is not the default; pass it to ``SIREN``/``build_model`` for interpolation tasks.
+#: frequency (``first_w0=10``) was the best held-out variant after 300-500 steps on camera (+0.2-0.45 dB) but not after
+#: the protocol's 2000 steps (camera +0.1 dB, astronaut -0.5 dB) and fits about twice as slowly (BENCHMARKS.md,
+#: section 4), so it is not the default.
 RECOMMENDED_MODEL = {"family": "siren", "width": 256, "depth": 3, "w0": 20.0}
 
 #: Per-family overrides of :data:`RECOMMENDED`. Xavier-initialised ReLU networks behind Fourier features train

@@ -101,8 +101,8 @@ def compile_inr(
         max_val: dynamic range for PSNR.
         jit_compile: passed to ``model.compile``. ``"auto"`` gives XLA on JAX (1.3x faster than op-by-op there),
             no XLA on TensorFlow on a CPU-only machine (XLA was 1.6-2.9x slower) and eager PyTorch; ``True`` on
-            PyTorch uses ``torch.compile``, ~12% faster per step after a compilation of tens of seconds
-            (BENCHMARKS.md, section 1).
+            PyTorch uses ``torch.compile``, 10-19% faster per step in steady state, but its compilation (~11 s for a
+            SIREN 3x256) recurs across ``fit`` calls (BENCHMARKS.md, section 1).
         **compile_kwargs: further ``model.compile`` arguments.
 
     Returns:

@@ -102,7 +102,9 @@ def time_to_target(config: dict, coordinates, values, settings, seed: int = 0) -
                         **config["model"])
     compile_inr(model, config["learning_rate"], config["schedule"], total_steps=settings["budget"])
     recorder = _StopAtTarget.make(settings["target"])
-    model.fit(full_batch(coordinates, values, 1), epochs=settings["max_steps"], verbose=0, callbacks=[recorder], shuffle=False)
+    model.fit(
+        full_batch(coordinates, values, 1), epochs=settings["max_steps"], verbose=0, callbacks=[recorder], shuffle=False
+    )
     times = np.asarray(recorder.times)
     step_seconds = float(np.median(np.diff(times))) if len(times) > 1 else float("nan")
     psnrs = np.asarray(recorder.psnrs)

@@ -124,10 +124,11 @@ class FullBatch(keras.utils.PyDataset):
     epoch's bookkeeping (metric resets, callbacks, a shuffle and a fresh numpy-to-tensor conversion of the data).
     ``model.fit(FullBatch(x, y, steps))`` instead converts ``x`` and ``y`` to backend tensors once and serves the
     same tensors for ``steps`` steps of a single epoch, so nothing is copied or recompiled per step (the shapes never
-    change). ``benchmarks/overhead.py`` measures the difference. On TensorFlow prefer :func:`full_batch`, which returns a
-    ``tf.data`` pipeline instead (a ``PyDataset`` runs through a Python generator there, which slows the step). Keras metrics accumulate over an epoch, so the
-    ``psnr`` that ``fit`` logs for such an epoch is that of the mean squared error over all its steps; use
-    ``model.evaluate`` (or :func:`keras_inr.render`) for the PSNR of the final weights.
+    change). ``benchmarks/overhead.py`` measures the difference. On TensorFlow prefer :func:`full_batch`, which
+    returns a ``tf.data`` pipeline instead (a ``PyDataset`` runs through a Python generator there, which slows the
+    step). Keras metrics accumulate over an epoch, so the ``psnr`` that ``fit`` logs for such an epoch is that of the
+    mean squared error over all its steps; use ``model.evaluate`` (or :func:`keras_inr.render`) for the PSNR of the
+    final weights.
 
     Args:
         coordinates: ``(N, in_dims)`` array or tensor.

@@ -123,7 +123,8 @@ def test_per_sample_weights_match_a_loop_over_samples(layer_class):
     np.testing.assert_allclose(batched, looped, rtol=1e-5, atol=1e-5)
     # shared kernel with per-sample bias (shift modulation) broadcasts too
     shifted = to_numpy(layer.call_with_weights(inputs, kernels[0], biases))
-    np.testing.assert_allclose(shifted[1], to_numpy(layer.call_with_weights(inputs[1], kernels[0], biases[1])), atol=1e-5)
+    looped_shifted = to_numpy(layer.call_with_weights(inputs[1], kernels[0], biases[1]))
+    np.testing.assert_allclose(shifted[1], looped_shifted, atol=1e-5)
 
 
 def test_own_weights_equal_call():

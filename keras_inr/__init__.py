@@ -8,7 +8,7 @@ from keras_inr.backend_setup import select_default_backend
 
 select_default_backend()
 
-from keras_inr import activations, initializers, layers, models  # noqa: E402
+from keras_inr import activations, families, initializers, layers, models  # noqa: E402
 from keras_inr import callbacks, data, metrics, training  # noqa: E402
 from keras_inr.models import (  # noqa: E402
     SIREN,
@@ -22,8 +22,19 @@ from keras_inr.rendering import render  # noqa: E402
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """Lazy submodules: ``keras_inr.tuning`` imports KerasTuner (an optional dependency) on first use."""
+    if name == "tuning":
+        import importlib
+
+        return importlib.import_module("keras_inr.tuning")
+    raise AttributeError(f"module 'keras_inr' has no attribute {name!r}")
+
+
 __all__ = [
     "activations",
+    "families",
     "initializers",
     "layers",
     "models",

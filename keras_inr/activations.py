@@ -51,3 +51,18 @@ def relu(preactivation):
 def linear(preactivation):
     """Identity, used by output layers."""
     return preactivation
+
+
+#: The activations that :func:`get` accepts by name (``CoordinateDense(activation=...)``).
+ACTIVATIONS = {"sine": sine, "gaussian": gaussian, "relu": relu, "linear": linear}
+
+
+def get(name: str):
+    """The activation function called ``name``.
+
+    Raises:
+        ValueError: naming ``activation`` and listing :data:`ACTIVATIONS` when ``name`` is not one of them.
+    """
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"`activation` must be one of {tuple(ACTIVATIONS)}, got {name!r}.")
+    return ACTIVATIONS[name]

@@ -13,37 +13,14 @@ from typing import Sequence
 
 import keras
 
-from keras_inr import initializers as inr_initializers
-from keras_inr.layers.dense import FAN_IN_UNIFORM, CoordinateDense, GaussianDense, SineDense
+from keras_inr import families as inr_families
+from keras_inr.layers.dense import CoordinateDense
 from keras_inr.layers.encodings import FourierFeatures, PositionalEncoding
 from keras_inr.saving import register
-from keras_inr.validation import check_choice, check_positive_float, check_positive_int
-
-#: Hidden-layer families of :class:`CoordinateMLP` and the hyperparameters each accepts (with defaults).
-HIDDEN_FAMILIES = {
-    "sine": {"w0": 30.0, "first_w0": None},
-    "gauss": {"inverse_scale": 10.0},
-    "relu": {},
-}
+from keras_inr.validation import check_choice, check_positive_int
 
 #: Encodings accepted by name in :class:`CoordinateMLP` and their layer classes.
 ENCODINGS = {"fourier": FourierFeatures, "positional": PositionalEncoding}
-
-
-def _check_hidden_config(hidden: str, hidden_config: dict | None) -> dict:
-    """Merge ``hidden_config`` into the family defaults, rejecting unknown keys and bad values."""
-    check_choice("hidden", hidden, tuple(HIDDEN_FAMILIES))
-    config = dict(HIDDEN_FAMILIES[hidden])
-    for key, value in (hidden_config or {}).items():
-        if key not in config:
-            raise ValueError(
-                f"`hidden_config` for hidden={hidden!r} accepts {sorted(config)}, got unknown key {key!r}."
-            )
-        config[key] = value
-    for key, value in config.items():
-        if value is not None:
-            config[key] = check_positive_float(key, value)
-    return config
 
 
 @register
@@ -56,9 +33,11 @@ class CoordinateMLP(keras.Model):
         out_dims: number of output channels (1 for grey images or SDFs, 3 for RGB).
         width: units per hidden layer.
         depth: number of activated hidden layers (0 gives a linear map of the encoded coordinates).
-        hidden: hidden family, ``"sine"`` (SIREN), ``"gauss"`` (Gaussian) or ``"relu"``.
-        hidden_config: family hyperparameters: ``{"w0", "first_w0"}`` for sine (``first_w0`` defaults to ``w0``),
-            ``{"inverse_scale"}`` for gauss.
+        hidden: the hidden family, any name of :mod:`keras_inr.families` (``"siren"`` -- also ``"sine"`` --,
+            ``"gauss"``, ``"relu"``, ``"ffn"``, or a family registered by the user).
+        hidden_config: the family's hyperparameters (``families.get(hidden).hyperparameters``), e.g.
+            ``{"w0", "first_w0"}`` for SIREN (``first_w0`` defaults to ``w0``), ``{"inverse_scale"}`` for gauss;
+            missing ones take the registry's defaults.
         encoding: ``None``, a Keras layer applied to the coordinates first, or ``"fourier"`` / ``"positional"``.
         encoding_config: keyword arguments of the encoding when it is given by name.
         in_dims: optional coordinate dimensionality; when given, the model is built at once.
@@ -84,10 +63,17 @@ class CoordinateMLP(keras.Model):
         self.out_dims = check_positive_int("out_dims", out_dims)
         self.width = check_positive_int("width", width)
         self.depth = check_positive_int("depth", depth, allow_zero=True)
-        self.hidden = hidden
-        self.hidden_config = _check_hidden_config(hidden, hidden_config)
+        self.family = inr_families.get(hidden, "hidden")
+        self.hidden = self.family.name
+        self.hidden_config = self.family.check_hyperparameters(hidden_config)
         self.encoding_config = dict(encoding_config or {})
-        self.encoding = self._make_encoding(encoding, self.encoding_config)
+        # A family with its own encoding (Fourier features) builds it from its hyperparameters unless one is given.
+        self._family_encoding = encoding is None and self.family.encoding is not None
+        if self._family_encoding:
+            encoding_kwargs = {**self.family.encoding_kwargs(self.hidden_config), **self.encoding_config}
+            self.encoding = self.family.encoding(**encoding_kwargs, name="encoding")
+        else:
+            self.encoding = self._make_encoding(encoding, self.encoding_config)
         self.hidden_layers = [self._make_hidden_layer(index) for index in range(self.depth)]
         self.output_layer = self._make_output_layer()
         self.in_dims = None
@@ -111,24 +97,16 @@ class CoordinateMLP(keras.Model):
         raise ValueError(f"`encoding` must be None, 'fourier', 'positional' or a keras Layer, got {encoding!r}.")
 
     def _make_hidden_layer(self, index: int) -> CoordinateDense:
-        name = f"hidden_{index}"
-        if self.hidden == "sine":
-            first_w0 = self.hidden_config["first_w0"] or self.hidden_config["w0"]
-            w0 = first_w0 if index == 0 else self.hidden_config["w0"]
-            return SineDense(self.width, w0=w0, is_first=index == 0, name=name)
-        if self.hidden == "gauss":
-            return GaussianDense(self.width, inverse_scale=self.hidden_config["inverse_scale"], name=name)
-        return CoordinateDense(self.width, activation="relu", name=name)
+        kwargs = self.family.layer_kwargs(self.hidden_config, index)
+        return self.family.layer(self.width, is_first=index == 0, name=f"hidden_{index}", **kwargs)
 
     def _make_output_layer(self) -> CoordinateDense:
-        if self.hidden == "sine":
-            # The reference SIREN initialises its linear output layer like a hidden sine layer (sine_init is
-            # applied to the whole network) with torch's default bias; a Glorot output layer trains markedly slower.
-            kernel_init = inr_initializers.SirenUniform(w0=self.hidden_config["w0"], is_first=self.depth == 0)
-            return CoordinateDense(
-                self.out_dims, kernel_initializer=kernel_init, bias_initializer=FAN_IN_UNIFORM, name="output"
-            )
-        return CoordinateDense(self.out_dims, name="output")
+        kernel_init, bias_init = self.family.layer.output_initializers(
+            self.depth, **self.family.layer_kwargs(self.hidden_config, 1)
+        )
+        return CoordinateDense(
+            self.out_dims, kernel_initializer=kernel_init, bias_initializer=bias_init, name="output"
+        )
 
     def build(self, input_shape):
         in_dims = input_shape[-1]
@@ -204,9 +182,13 @@ class CoordinateMLP(keras.Model):
             hidden=self.hidden,
             hidden_config=self.hidden_config,
             encoding=(
-                keras.saving.serialize_keras_object(self.encoding) if self.encoding is not None else None
+                keras.saving.serialize_keras_object(self.encoding)
+                if self.encoding is not None and not self._family_encoding
+                else None
             ),
         )
+        if self._family_encoding and self.encoding_config:
+            config["encoding_config"] = self.encoding_config
         return config
 
 
@@ -243,7 +225,7 @@ class SIREN(CoordinateMLP):
         **kwargs,
     ):
         super().__init__(
-            out_dims, width, depth, hidden="sine", hidden_config={"w0": w0, "first_w0": first_w0}, in_dims=in_dims,
+            out_dims, width, depth, hidden="siren", hidden_config={"w0": w0, "first_w0": first_w0}, in_dims=in_dims,
             **kwargs,
         )
         self.w0 = self.hidden_config["w0"]
@@ -300,8 +282,8 @@ class FourierFeatureNetwork(CoordinateMLP):
         width: units per hidden layer.
         depth: number of ReLU layers.
         num_features: number of random frequencies (the mapping has ``2 * num_features`` outputs).
-        scale: standard deviation of the frequencies, for coordinates in ``[-1, 1]`` (see
-            :class:`keras_inr.layers.FourierFeatures`).
+        scale: standard deviation of the frequencies, for coordinates in ``[-1, 1]``: 5 is the paper's
+            ``sigma = 10`` (see :class:`keras_inr.layers.FourierFeatures`).
         seed: optional seed of the frequency matrix.
         in_dims: optional coordinate dimensionality to build at once.
         **kwargs: standard ``keras.Model`` arguments.
@@ -313,15 +295,14 @@ class FourierFeatureNetwork(CoordinateMLP):
         width: int = 256,
         depth: int = 3,
         num_features: int = 256,
-        scale: float = 10.0,
+        scale: float = 5.0,
         seed: int | None = None,
         in_dims: int | None = None,
         **kwargs,
     ):
         super().__init__(
-            out_dims, width, depth, hidden="relu",
-            encoding=FourierFeatures(num_features=num_features, scale=scale, seed=seed, name="encoding"),
-            in_dims=in_dims, **kwargs,
+            out_dims, width, depth, hidden="ffn", hidden_config={"scale": scale, "num_features": num_features},
+            encoding_config={"seed": seed}, in_dims=in_dims, **kwargs,
         )
         self.num_features = self.encoding.num_features
         self.scale = self.encoding.scale
@@ -413,11 +394,20 @@ class CombinedINR(keras.Model):
         return config
 
 
-#: Model families by the short names used by the CLI and the tuner.
-FAMILIES = {"siren": SIREN, "gauss": GaussianINR, "ffn": FourierFeatureNetwork}
+def build_model(family: str, out_dims: int, **hyperparameters) -> keras.Model:
+    """Create a model of a registered family (:mod:`keras_inr.families`).
 
+    Args:
+        family: a family name: ``"siren"``, ``"gauss"``, ``"ffn"``, ``"relu"`` or one registered by the user.
+        out_dims: number of output channels.
+        **hyperparameters: ``width``, ``depth``, ``in_dims``, Keras arguments (``name``, ``dtype``) and the family's
+            own hyperparameters (``w0``, ...); missing ones take the registry's defaults.
 
-def build_model(family: str, out_dims: int, **hyperparameters) -> CoordinateMLP:
-    """Create a model of the named family (``"siren"``, ``"gauss"`` or ``"ffn"``) with the given hyperparameters."""
-    check_choice("family", family, tuple(FAMILIES))
-    return FAMILIES[family](out_dims=out_dims, **hyperparameters)
+    Returns:
+        The family's named model class (``SIREN``, ``GaussianINR``, ``FourierFeatureNetwork``) or a
+        :class:`CoordinateMLP` with ``hidden=family``.
+
+    Raises:
+        ValueError: naming ``family`` for an unknown family, or the hyperparameter for a bad one.
+    """
+    return inr_families.get(family).build(out_dims, **hyperparameters)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_inr import families
 from keras_inr.metrics import PSNR
 from keras_inr.validation import check_choice, check_positive_float, check_positive_int
 
@@ -19,36 +20,25 @@ REFERENCE = {"learning_rate": 1e-4, "schedule": "constant"}
 #: times sooner than the reference recipe (Adam 1e-4 constant); see BENCHMARKS.md for the measurements.
 RECOMMENDED = {"learning_rate": 1e-3, "schedule": "cosine", "final_learning_rate_fraction": 0.01}
 
-#: keras-inr's recommended model (``build_model(**RECOMMENDED_MODEL)`` minus ``family``): a SIREN 3x256 with w0 = 20,
-#: lower than the paper's 30 because, trained with :data:`RECOMMENDED`, w0 = 30 over-fits the training pixels in the
-#: held-out-pixel protocol of Tancik et al. (about 2.5 dB less test PSNR on camera than w0 = 20) while w0 = 20 still
-#: fits fast (``benchmarks/tancik.py``, ``benchmarks/quality_per_time.py``, BENCHMARKS.md). A lower first-layer
-#: frequency (``first_w0=10``) was the best held-out variant after 300-500 steps on camera (+0.2-0.45 dB) but not after
-#: the protocol's 2000 steps (camera +0.1 dB, astronaut -0.5 dB) and fits about twice as slowly (BENCHMARKS.md,
-#: section 4), so it is not the default.
-RECOMMENDED_MODEL = {"family": "siren", "width": 256, "depth": 3, "w0": 20.0}
-
-#: Per-family overrides of :data:`RECOMMENDED`. Xavier-initialised ReLU networks behind Fourier features train
-#: faster with larger steps (camera 32x32, width 32, 250 full-batch steps: 26.7 dB at 1e-3, 32.3 dB at 3e-3). The
-#: Gaussian family keeps 1e-3: larger rates help only tiny networks (width 32: 25 dB at 1e-2 vs 20 dB at 1e-3) and hurt
-#: realistic ones (width 64, depth 3: 39.9 dB at 1e-3, 34.1 at 1e-2; width 256, depth 3: diverges at 1e-2).
-FAMILY_RECOMMENDED = {
-    "siren": {},
-    "gauss": {},
-    "ffn": {"learning_rate": 3e-3},
-}
+#: keras-inr's recommended model (``build_model(**RECOMMENDED_MODEL)`` minus ``family``): a SIREN 3x256 with the
+#: registry's recommended w0 (20, not the paper's 30, which over-fits the pixels with :data:`RECOMMENDED`; see
+#: BENCHMARKS.md, "Family defaults").
+RECOMMENDED_MODEL = {"family": "siren", "width": 256, "depth": 3, **families.get("siren").recommended()}
 
 SCHEDULES = ("constant", "cosine")
 
 
 def recommended(family: str = "siren") -> dict:
-    """keras-inr's recommended training settings for a model family (``"siren"``, ``"gauss"``, ``"ffn"``).
+    """keras-inr's recommended training settings for a registered family (:mod:`keras_inr.families`).
 
     Returns:
-        A new dict with the keys of :data:`RECOMMENDED`, family overrides applied.
+        A new dict with the keys of :data:`RECOMMENDED`, the family's ``training`` overrides applied (e.g. Fourier
+        features train at 3e-3).
+
+    Raises:
+        ValueError: naming ``family`` for an unknown family.
     """
-    check_choice("family", family, tuple(FAMILY_RECOMMENDED))
-    return {**RECOMMENDED, **FAMILY_RECOMMENDED[family]}
+    return {**RECOMMENDED, **families.get(family).training}
 
 
 def make_learning_rate(

@@ -65,8 +65,10 @@ class CoordinateDense(keras.layers.Layer):
 
     Args:
         units: number of outputs ``out``; a positive integer.
-        activation: name of a function of :mod:`keras_inr.activations` (``"linear"``, ``"relu"``, ``"sine"``,
-            ``"gaussian"``) applied without extra arguments.
+        activation: name of an activation of :data:`keras_inr.activations.ACTIVATIONS` (``"linear"``, ``"relu"``,
+            ``"sine"``, ``"gaussian"``) applied without extra arguments; ``None`` keeps the class's own.
+        is_first: whether the layer takes the coordinates (or their encoding) as input; families whose
+            initialisation differs for the first layer (SIREN) read it.
         use_bias: whether to add a bias.
         kernel_initializer: a Keras initializer (or its name) for the ``(in, out)`` kernel.
         bias_initializer: a Keras initializer, its name, or ``"fan_in_uniform"`` for ``U(-1/sqrt(in), 1/sqrt(in))``.
@@ -86,16 +88,15 @@ class CoordinateDense(keras.layers.Layer):
         use_bias: bool = True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        is_first: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.units = check_positive_int("units", units)
         if activation is not None:
-            if not hasattr(inr_activations, activation) or activation.startswith("_"):
-                raise ValueError(
-                    f"`activation` must be one of 'linear', 'relu', 'sine', 'gaussian', got {activation!r}."
-                )
+            inr_activations.get(activation)  # ValueError naming `activation` unless it is a real activation name
             self.activation_name = activation
+        self.is_first = bool(is_first)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = self._get_initializer(kernel_initializer)
         self.bias_initializer = (
@@ -110,7 +111,20 @@ class CoordinateDense(keras.layers.Layer):
     # --- the family's maths -----------------------------------------------------------------------------------
     def activate(self, preactivation):
         """Apply this layer's activation to a pre-activation ``x W + b`` of any shape."""
-        return getattr(inr_activations, self.activation_name)(preactivation)
+        return inr_activations.get(self.activation_name)(preactivation)
+
+    @classmethod
+    def output_initializers(cls, depth: int, **layer_kwargs):
+        """``(kernel, bias)`` initializers of the linear output layer that follows ``depth`` layers of this class.
+
+        Args:
+            depth: the number of hidden layers before the output layer (0: it takes the coordinates directly).
+            **layer_kwargs: the keyword arguments of the (non-first) hidden layers, e.g. ``w0``.
+
+        Returns:
+            Glorot-uniform kernels and zero biases (Keras' ``Dense`` defaults); families override this.
+        """
+        return "glorot_uniform", "zeros"
 
     def call_with_weights(self, inputs, kernel, bias=None):
         """Apply this layer's maths with the given weights.
@@ -164,6 +178,7 @@ class CoordinateDense(keras.layers.Layer):
         config.update(
             units=self.units,
             use_bias=self.use_bias,
+            is_first=self.is_first,
             kernel_initializer=(
                 keras.initializers.serialize(self.kernel_initializer) if self.kernel_initializer else None
             ),
@@ -222,10 +237,10 @@ class SineDense(CoordinateDense):
             use_bias=use_bias,
             kernel_initializer=kernel_initializer,
             bias_initializer=bias_initializer,
+            is_first=is_first,
             **kwargs,
         )
         self.w0 = check_positive_float("w0", w0)
-        self.is_first = bool(is_first)
 
     def activate(self, preactivation):
         return inr_activations.sine(preactivation, self.w0)
@@ -233,8 +248,15 @@ class SineDense(CoordinateDense):
     def default_kernel_initializer(self, fan_in: int):
         return inr_initializers.SirenUniform(w0=self.w0, is_first=self.is_first)
 
+    @classmethod
+    def output_initializers(cls, depth: int, w0: float = 30.0, **layer_kwargs):
+        """The reference SIREN initialises its linear output layer like a hidden sine layer (``sine_init`` is applied
+        to the whole network in ``vsitzmann/siren``) with torch's default bias; a Glorot output layer trains markedly
+        slower."""
+        return inr_initializers.SirenUniform(w0=w0, is_first=depth == 0), FAN_IN_UNIFORM
+
     def get_config(self) -> dict:
-        return {**super().get_config(), "w0": self.w0, "is_first": self.is_first}
+        return {**super().get_config(), "w0": self.w0}
 
 
 @register

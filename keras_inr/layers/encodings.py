@@ -43,7 +43,8 @@ class FourierFeatures(keras.layers.Layer):
 
     Args:
         num_features: number of random frequencies ``m``; the output has ``2 m`` features.
-        scale: standard deviation ``sigma`` of the entries of ``B``; must be positive.
+        scale: standard deviation ``sigma`` of the entries of ``B``; must be positive (default 5, the paper's
+            ``sigma = 10``).
         trainable: whether ``B`` is trained (the paper keeps it fixed).
         seed: optional integer seed for ``B``.
         **kwargs: standard layer arguments.
@@ -55,7 +56,7 @@ class FourierFeatures(keras.layers.Layer):
     def __init__(
         self,
         num_features: int = 256,
-        scale: float = 10.0,
+        scale: float = 5.0,
         trainable: bool = False,
         seed: int | None = None,
         **kwargs,

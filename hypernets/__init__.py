@@ -8,6 +8,9 @@ Example:
     >>> encoder = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"),
     ...                             keras.layers.Dense(64)])
     >>> model = hypernets.HyperINR(encoder, keras_inr.SIREN(out_dims=1, width=32, depth=2), head="shift")
+
+``hypernets.tuning.HyperINRHyperModel`` searches hypernetwork architectures with KerasTuner (optional: the submodule
+is imported on first use).
 """
 
 import keras_inr  # noqa: F401  (selects the default backend before keras is imported)
@@ -16,6 +19,17 @@ from hypernets import functional, heads  # noqa: E402
 from hypernets.data import FieldDataset, ImageFieldDataset  # noqa: E402
 from hypernets.heads import HEADS, FullHead, LowRankHead, ShiftHead, WeightHead  # noqa: E402
 from hypernets.models import HyperINR, parameter_count  # noqa: E402
+
+
+def __getattr__(name: str):
+    """Lazy submodule: ``hypernets.tuning`` (KerasTuner search over hypernetworks) imports KerasTuner, an optional
+    dependency (``pip install 'keras-inr[tuner]'``), on first use, so ``import hypernets`` works without it."""
+    if name == "tuning":
+        import importlib
+
+        return importlib.import_module("hypernets.tuning")
+    raise AttributeError(f"module 'hypernets' has no attribute {name!r}")
+
 
 __all__ = [
     "HyperINR",

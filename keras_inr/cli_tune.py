@@ -7,6 +7,11 @@ Example::
     keras-inr tune camera --size 64 --families siren,ffn --tuner bayesian --max-trials 12 --epochs 12 --steps 25 \\
         --w0 10:60 --out runs/tune-camera
 
+The search-space options are generated from the family registry (:mod:`keras_inr.families`): the shared
+``--width``, ``--depth`` and ``--learning-rate``, plus one option per hyperparameter of the registered families
+(``--w0``, ``--first-w0``, ``--inverse-scale``, ``--scale``, ``--num-features``, and those of families registered
+before the parser is built). ``--families`` defaults to the built-in families with a search space.
+
 The image is split as in Tancik et al. 2020 (https://arxiv.org/abs/2006.10739, sec. 6): every other pixel trains,
 the held-out pixels in between validate, so the search rewards models that interpolate rather than memorise.
 Writes into ``--out``: ``best_model.keras``, ``best.png`` (target | best reconstruction), ``leaderboard.json`` and
@@ -22,18 +27,81 @@ import sys
 import time
 from pathlib import Path
 
-#: Search-space options: (flag, INRHyperModel keyword, integer?, help).
-_SPACE_OPTIONS = (
+#: The shared search-space options: (flag, INRHyperModel keyword, integer?, help). One option per family
+#: hyperparameter is added to them from the family registry (:func:`space_options`).
+SHARED_SPACE_OPTIONS = (
     ("--width", "width", True, "units per hidden layer (default 32:256, powers of two)"),
     ("--depth", "depth", True, "hidden layers (default 2:5)"),
     ("--learning-rate", "learning_rate", False,
      "Adam learning rate for every family (default: per family, 10x either side of its recommended rate, log)"),
-    ("--w0", "w0", False, "SIREN omega_0 (default 10:100, log)"),
-    ("--first-w0", "first_w0", False, "SIREN first-layer omega_0 (default: tied to --w0)"),
-    ("--inverse-scale", "inverse_scale", False, "Gaussian INR inverse scale s (default 3:30, log)"),
-    ("--scale", "scale", False, "Fourier-feature frequency scale (default 1:50, log)"),
-    ("--num-features", "num_features", True, "number of Fourier features (default 64:256, powers of two)"),
 )
+
+#: Destinations of the tune command's own options; a family hyperparameter of one of these names gets no option.
+_COMMAND_OPTIONS = (
+    "image", "size", "families", "tuner", "max_trials", "epochs", "steps", "schedule", "no_jit", "out", "seed",
+    "resume", "top", "verbose", "help",
+)
+
+
+def default_families() -> tuple[str, ...]:
+    """The families ``keras-inr tune`` searches by default: the built-in families with a search range for at least
+    one hyperparameter (``siren``, ``gauss``, ``ffn``; the same as ``keras_inr.tuning.default_families``)."""
+    from keras_inr import families
+
+    return tuple(
+        family.name for family in families.all_families()
+        if family.builtin and any(record.search is not None for record in family.hyperparameters.values())
+    )
+
+
+def _describe_range(family, record) -> str:
+    """How hyperparameter ``record`` of ``family`` is searched by default, in the options' ``LOW:HIGH`` notation."""
+    if record.search is None or record.optional:
+        if record.default is not None:
+            return f"none: {record.default:g} unless given"
+        tied = [
+            other.name for other in family.hyperparameters.values()
+            if record.applies_to == "first" and other.applies_to == "hidden" and other.argument == record.argument
+        ]
+        return f"none: tied to {tied[0]} unless given" if tied else "none: not searched unless given"
+    low, high = record.search
+    text = f"{low:g}:{high:g}"
+    if record.kind == "int" and record.step and record.step > 1:
+        text += f" in factors of {record.step}" if record.sampling == "log" else f" in steps of {record.step}"
+    elif record.sampling == "log":
+        text += " log"
+    return text
+
+
+def space_options() -> tuple[tuple[str, str, bool, str], ...]:
+    """The search-space options of ``keras-inr tune``: :data:`SHARED_SPACE_OPTIONS` plus one per hyperparameter name
+    of the registered families (:mod:`keras_inr.families`), e.g. ``--w0``, ``--first-w0``, ``--num-features``.
+
+    Returns:
+        ``(flag, INRHyperModel keyword, integer?, help)`` tuples. The help is the registry's help line followed by
+        ``(families: ...; default range ...)``; a hyperparameter is parsed as an integer when it is one in every
+        family that has it. A hyperparameter named like one of the command's own options (``seed``, ``size``, ...)
+        gets no option; search it from Python (:class:`keras_inr.tuning.INRHyperModel`).
+    """
+    from keras_inr import families
+
+    options = list(SHARED_SPACE_OPTIONS)
+    taken = {keyword for _, keyword, _, _ in SHARED_SPACE_OPTIONS} | set(_COMMAND_OPTIONS)
+    for name, owners in families.hyperparameter_owners().items():
+        if name in taken:
+            continue
+        records = [families.get(owner).hyperparameters[name] for owner in owners]
+        helps = list(dict.fromkeys(record.help for record in records if record.help))
+        ranges = [_describe_range(families.get(owner), families.get(owner).hyperparameters[name]) for owner in owners]
+        if len(set(ranges)) == 1:
+            range_text = ranges[0]
+        else:
+            range_text = ", ".join(f"{owner} {text}" for owner, text in zip(owners, ranges))
+        text = "; ".join(helps) or name
+        text += f" (families: {', '.join(owners)}; default range {range_text})"
+        integer = all(record.kind == "int" for record in records)
+        options.append((f"--{name.replace('_', '-')}", name, integer, text.replace("%", "%%")))
+    return tuple(options)
 
 
 def parse_space_value(text: str, name: str, integer: bool):
@@ -76,7 +144,8 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Search INR families and hyperparameters for an image with KerasTuner, validating on the held-out pixels "
         "of the Tancik et al. split. Prints a leaderboard; writes the best model and a figure into --out. "
-        "Search-space options take LOW:HIGH (range), A,B,C (choice) or V (fixed)."
+        "Search-space options take LOW:HIGH (range), A,B,C (choice) or V (fixed); there is one for every "
+        "hyperparameter of the registered families (keras_inr.families)."
     )
     parser.add_argument(
         "image", nargs="?", default="camera",
@@ -85,8 +154,13 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--size", type=int, default=64, help="resize to SIZE x SIZE pixels (default: 64; 0 keeps the size)"
     )
+    from keras_inr import families as registry
+
+    defaults = ",".join(default_families())
     parser.add_argument(
-        "--families", default="siren,gauss,ffn", help="comma-separated families to search (default: siren,gauss,ffn)"
+        "--families", default=defaults,
+        help=f"comma-separated families to search, from the registered {', '.join(registry.names())} "
+        f"(default: {defaults})",
     )
     parser.add_argument(
         "--tuner", default="random", choices=("random", "bayesian", "hyperband"),
@@ -106,8 +180,10 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
         "--schedule", default="constant", choices=("constant", "cosine"),
         help="learning-rate schedule per trial; cosine decays over epochs x steps (default: constant)",
     )
-    for flag, _, integer, text in _SPACE_OPTIONS:
-        parser.add_argument(flag, default=None, metavar="SPEC", help=text)
+    options = space_options()
+    for flag, keyword, _, text in options:
+        parser.add_argument(flag, dest=keyword, default=None, metavar="SPEC", help=text)
+    parser.set_defaults(_space_options=options)
     parser.add_argument(
         "--no-jit", action="store_true",
         help="train without XLA compilation (faster when trials are only a few steps long)",
@@ -126,9 +202,10 @@ def _run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from keras_inr import data, metrics, plotting, rendering, training, tuning
+    from keras_inr import families as registry
     from keras_inr.validation import check_positive_int
 
-    families = tuning.check_families(args.families)
+    families = registry.check_names(args.families, "--families")
     for name in ("max_trials", "epochs", "steps"):
         check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
     if args.size < 0:
@@ -136,8 +213,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.top is not None:
         check_positive_int("--top", args.top)
     space = {}
-    for flag, keyword, integer, _ in _SPACE_OPTIONS:
-        text = getattr(args, keyword)
+    for flag, keyword, integer, _ in getattr(args, "_space_options", None) or space_options():
+        text = getattr(args, keyword, None)
         if text is not None:
             space[keyword] = parse_space_value(text, flag, integer)
 

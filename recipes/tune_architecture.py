@@ -1,14 +1,17 @@
 """Recipe: which INR family and hyperparameters fit an image best? Ask KerasTuner.
 
-Searches SIREN, Gaussian and Fourier-feature networks (family, w0 / Gaussian scale / Fourier scale, width, depth,
-learning rate) on a bundled image. Validation uses the held-out pixels of the Tancik et al. split
-(https://arxiv.org/abs/2006.10739, sec. 6): train on every other pixel, score the pixels in between, so a model that
-memorises the training pixels with too high a frequency scale loses. Prints a leaderboard, saves the best model
-(``best_model.keras``) and a figure (``best.png``: target | best reconstruction) into ``--out``.
+Searches the families of the registry (:mod:`keras_inr.families`; by default SIREN, Gaussian and Fourier-feature
+networks) over each family's own hyperparameters (w0 / Gaussian scale / Fourier scale, with the registry's ranges),
+width, depth and a per-family learning rate, on a bundled image. Validation uses the held-out pixels of the Tancik
+et al. split (https://arxiv.org/abs/2006.10739, sec. 6): train on every other pixel, score the pixels in between, so a
+model that memorises the training pixels with too high a frequency scale loses. Prints the search space and a
+leaderboard, saves the best model (``best_model.keras``) and a figure (``best.png``: target | best reconstruction)
+into ``--out`` (default ``runs/tune_architecture``).
 
 Run (any backend)::
 
     KERAS_BACKEND=jax python recipes/tune_architecture.py --image camera --size 64 --tuner bayesian --max-trials 12
+    python recipes/tune_architecture.py --quick      # a 16x16, 2-trial, few-step smoke run
 
 The same search is available as ``keras-inr tune``.
 """
@@ -20,24 +23,57 @@ import gc
 import time
 from pathlib import Path
 
-import keras_inr  # noqa: F401  (selects the JAX backend when KERAS_BACKEND is unset)
-import keras
+from keras_inr import data, metrics, plotting, rendering, training, tuning  # selects JAX when KERAS_BACKEND is unset
 
-from keras_inr import data, metrics, plotting, rendering, training, tuning
+#: Settings of a full run and of ``--quick`` (each used unless given on the command line).
+FULL = {"size": 64, "tuner": "bayesian", "max_trials": 12, "epochs": 8, "steps": 25}
+QUICK = {"size": 16, "tuner": "random", "max_trials": 2, "epochs": 1, "steps": 3}
 
 
-def main() -> None:
+def main(argv=None) -> list[dict]:
+    """Run the recipe.
+
+    Args:
+        argv: command-line arguments (``None`` for ``sys.argv[1:]``).
+
+    Returns:
+        The leaderboard rows (:func:`keras_inr.tuning.leaderboard`), best first.
+    """
+    import keras  # after keras_inr, which chose the backend
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--image", default="camera", help="scikit-image sample name or image file")
-    parser.add_argument("--size", type=int, default=64, help="resize to SIZE x SIZE")
-    parser.add_argument("--families", default="siren,gauss,ffn")
-    parser.add_argument("--tuner", default="bayesian", choices=tuple(tuning.TUNERS))
-    parser.add_argument("--max-trials", type=int, default=12)
-    parser.add_argument("--epochs", type=int, default=8, help="epochs per trial (Hyperband: the largest budget)")
-    parser.add_argument("--steps", type=int, default=25, help="full-batch steps per epoch")
-    parser.add_argument("--out", default="runs/tune_architecture")
+    parser.add_argument("--image", default="camera", help="scikit-image sample name or image file (default: camera)")
+    parser.add_argument("--size", type=int, default=None, help="resize to SIZE x SIZE (default: 64; --quick: 16)")
+    parser.add_argument(
+        "--families", default=",".join(tuning.default_families()),
+        help="comma-separated registered families (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--tuner", default=None, choices=tuple(tuning.TUNERS), help="search strategy (default: bayesian; --quick: "
+        "random)",
+    )
+    parser.add_argument("--max-trials", type=int, default=None, help="trials (default: 12; --quick: 2)")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="epochs per trial, Hyperband's largest budget (default: 8; --quick: 1)"
+    )
+    parser.add_argument("--steps", type=int, default=None, help="full-batch steps per epoch (default: 25; --quick: 3)")
+    parser.add_argument("--out", default="runs/tune_architecture", help="output folder (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="smoke run: 16x16 image, 2 random trials of 3 steps, width 16, depth 1, no XLA compilation",
+    )
+    args = parser.parse_args(argv)
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    for name in ("size", "max_trials", "epochs", "steps"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    try:
+        families = tuning.check_families(args.families)
+    except ValueError as error:
+        parser.error(str(error).replace("`families`", "--families"))
 
     keras.utils.set_random_seed(args.seed)
     image = data.load_image(args.image, size=args.size)
@@ -45,8 +81,11 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    # The search space: every family with its own hyperparameters; widths narrowed to keep a CPU search short.
-    hypermodel = tuning.INRHyperModel(out_dims=image.shape[-1], families=args.families, width=(32, 128), seed=args.seed)
+    # The search space: every family with its registry hyperparameters; widths narrowed to keep a CPU search short.
+    space = dict(width=16, depth=1, jit_compile=False) if args.quick else dict(width=(32, 128))
+    if args.quick and "ffn" in families:
+        space["num_features"] = 16
+    hypermodel = tuning.INRHyperModel(out_dims=image.shape[-1], families=families, seed=args.seed, **space)
     tuner = tuning.make_tuner(
         hypermodel, args.tuner, max_trials=args.max_trials, max_epochs=args.epochs, directory=out,
         project_name="tuner", seed=args.seed,
@@ -55,10 +94,13 @@ def main() -> None:
 
     gc.freeze()  # KerasTuner calls gc.collect() twice per trial; keep the imported modules out of those collections
     start = time.perf_counter()
-    tuner.search(
-        training.full_batch(train_x, train_y, args.steps), epochs=args.epochs,
-        validation_data=training.full_batch(val_x, val_y, 1), verbose=0, shuffle=False,
-    )
+    try:
+        tuner.search(
+            training.full_batch(train_x, train_y, args.steps), epochs=args.epochs,
+            validation_data=training.full_batch(val_x, val_y, 1), verbose=0, shuffle=False,
+        )
+    finally:
+        gc.unfreeze()
     seconds = time.perf_counter() - start
 
     rows = tuning.leaderboard(tuner)
@@ -77,6 +119,7 @@ def main() -> None:
     print(f"\nbest: {best['family']} {best['hyperparameters']}")
     print(f"held-out PSNR {best['val_psnr']:.2f} dB, all pixels {float(metrics.psnr(image, reconstruction)):.2f} dB")
     print(f"saved {out / 'best_model.keras'} and {out / 'best.png'}")
+    return rows
 
 
 if __name__ == "__main__":

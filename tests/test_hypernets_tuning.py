@@ -1,4 +1,4 @@
-"""KerasTuner search over hypernetworks (tuning.HyperINRHyperModel) and INRHyperModel's per-family learning rates.
+"""KerasTuner search over hypernetworks (hypernets.tuning.HyperINRHyperModel), built on keras_inr.tuning.
 
 Runs under every KERAS_BACKEND. The searches are tiny (8x8 faces, width 16, a few steps per trial): they check that
 the search space, the tuner plumbing and the reloaded models are right, not that the search finds good models.
@@ -6,7 +6,9 @@ the search space, the tuner plumbing and the reloaded models are right, not that
 
 from __future__ import annotations
 
+import ast
 import gc
+import inspect
 import math
 import sys
 from pathlib import Path
@@ -17,8 +19,9 @@ import pytest
 
 keras_tuner = pytest.importorskip("keras_tuner")
 
-from keras_inr import data, training, tuning  # noqa: E402
-from keras_inr.models import FAMILIES  # noqa: E402
+import hypernets  # noqa: E402
+from hypernets import tuning as hypertuning  # noqa: E402
+from keras_inr import families, layers, tuning  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = 8  # 8x8 faces: every trial is a handful of milliseconds of maths; the rest is compilation and bookkeeping
@@ -61,9 +64,7 @@ def _learning_rate(model) -> float:
 
 # --- HyperINRHyperModel: a tiny search ------------------------------------------------------------------------------
 def test_tiny_hypernetwork_search_honours_fixed_values(faces, tmp_path):
-    import hypernets
-
-    hypermodel = tuning.HyperINRHyperModel(out_dims=1, **TINY_HYPER)
+    hypermodel = hypertuning.HyperINRHyperModel(out_dims=1, **TINY_HYPER)
     fixed = keras_tuner.HyperParameters()
     fixed.Fixed("head", "lowrank")
     tuner = tuning.make_tuner(hypermodel, "random", max_trials=2, directory=tmp_path, hyperparameters=fixed, seed=2)
@@ -101,9 +102,7 @@ def test_tiny_hypernetwork_search_honours_fixed_values(faces, tmp_path):
 # --- HyperINRHyperModel: the search space ---------------------------------------------------------------------------
 @pytest.mark.parametrize("head", ["full", "lowrank", "shift"])
 def test_each_head_builds_with_its_own_hyperparameters(head):
-    import hypernets
-
-    hypermodel = tuning.HyperINRHyperModel(
+    hypermodel = hypertuning.HyperINRHyperModel(
         out_dims=3, learning_rate=2e-3, init_scale=0.2, target_config={"w0": 20.0}, datapoint_shape=(SIZE, SIZE, 3),
         latent_size=16, width=(16, 32), depth=2,
     )
@@ -129,7 +128,7 @@ def test_each_head_builds_with_its_own_hyperparameters(head):
 
 
 def test_heads_default_to_all_and_ranges_sample_inside():
-    hypermodel = tuning.HyperINRHyperModel(out_dims=1, heads="lowrank,shift", rank=(4, 8), latent_size=(16, 64))
+    hypermodel = hypertuning.HyperINRHyperModel(out_dims=1, heads="lowrank,shift", rank=(4, 8), latent_size=(16, 64))
     hp = keras_tuner.HyperParameters()
     hypermodel.build(hp)
     space = _space(hp)
@@ -139,26 +138,24 @@ def test_heads_default_to_all_and_ranges_sample_inside():
         assert space["rank"].random_sample(seed) in (4, 8)
         assert space["latent_size"].random_sample(seed) in (16, 32, 64)
         assert 3e-4 <= space["learning_rate"].random_sample(seed) <= 1e-2
-    assert set(tuning.HYPERNET_HEADS) == set(tuning.HEAD_HYPERPARAMETERS)
+    assert set(hypertuning.HYPERNET_HEADS) == set(hypertuning.HEAD_HYPERPARAMETERS)
     summary = hypermodel.search_space_summary()
     assert "head: lowrank, shift" in summary and "rank (lowrank): [4, 8] log" in summary
 
 
-def test_head_names_match_the_hypernets_package():
-    """tuning lists the heads itself (so that keras_inr never imports hypernets); they must stay in step."""
-    import hypernets
-
-    assert set(tuning.HYPERNET_HEADS) == set(hypernets.HEADS)
-    for head, names in tuning.HEAD_HYPERPARAMETERS.items():
-        hypernets.HEADS[head](**{name: 2 for name in names})  # the names are the head classes' arguments
+def test_head_hyperparameters_cover_every_head_and_are_head_arguments():
+    """HEAD_HYPERPARAMETERS is written by hand: it must name every head of hypernets.HEADS, with the head classes'
+    keyword arguments."""
+    assert set(hypertuning.HEAD_HYPERPARAMETERS) == set(hypernets.HEADS)
+    for head, names in hypertuning.HEAD_HYPERPARAMETERS.items():
+        arguments = inspect.signature(hypernets.HEADS[head].__init__).parameters
+        assert set(names) <= set(arguments), (head, names)  # the names are the head classes' arguments
 
 
 def test_embedding_and_custom_encoders(faces):
-    import hypernets
-
     hp = keras_tuner.HyperParameters()
     hp.Fixed("head", "shift")
-    model = tuning.HyperINRHyperModel(
+    model = hypertuning.HyperINRHyperModel(
         out_dims=1, encoder_builder="embedding", num_datapoints=12, latent_size=8, width=16, depth=1
     ).build(hp)
     assert isinstance(model.encoder, keras.layers.Embedding) and model.built
@@ -175,14 +172,14 @@ def test_embedding_and_custom_encoders(faces):
 
     hp = keras_tuner.HyperParameters()
     hp.Fixed("head", "full")
-    model = tuning.HyperINRHyperModel(out_dims=1, encoder_builder=tanh_encoder, latent_size=32, width=16,
+    model = hypertuning.HyperINRHyperModel(out_dims=1, encoder_builder=tanh_encoder, latent_size=32, width=16,
                                       depth=1).build(hp)
     assert requested == [32]
     assert tuple(model(faces[:3], coordinates=coordinates[:1]).shape) == (3, 10, 1)
     assert model.head.feature_dim == 32
 
     with pytest.raises(ValueError, match="must return a Keras layer"):
-        tuning.HyperINRHyperModel(out_dims=1, encoder_builder=lambda n: "not a layer").build(
+        hypertuning.HyperINRHyperModel(out_dims=1, encoder_builder=lambda n: "not a layer").build(
             keras_tuner.HyperParameters()
         )
 
@@ -199,7 +196,7 @@ def test_embedding_and_custom_encoders(faces):
         ({"depth": 0}, "`depth` value must be positive"),
         ({"rank": 2.5}, "`rank` value must be an integer"),
         ({"heads": ("full", "shift"), "rank": 4}, "`rank` is a hyperparameter of head 'lowrank'"),
-        ({"family": "wavelet"}, "`family` must be one of"),
+        ({"family": "wavelet"}, "`family` must be one of the registered families"),
         ({"encoder_builder": "cnn"}, "`encoder_builder` must be one of"),
         ({"encoder_builder": 3}, "`encoder_builder` must be one of"),
         ({"encoder_builder": "embedding"}, "`num_datapoints`"),
@@ -212,11 +209,11 @@ def test_embedding_and_custom_encoders(faces):
 )
 def test_bad_hypernetwork_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        tuning.HyperINRHyperModel(**{"out_dims": 1, **kwargs})
+        hypertuning.HyperINRHyperModel(**{"out_dims": 1, **kwargs})
 
 
 def test_make_tuner_rejects_a_fixed_head_outside_heads(tmp_path):
-    hypermodel = tuning.HyperINRHyperModel(out_dims=1, heads=("full", "shift"))
+    hypermodel = hypertuning.HyperINRHyperModel(out_dims=1, heads=("full", "shift"))
     fixed = keras_tuner.HyperParameters()
     fixed.Fixed("head", "lowrank")
     with pytest.raises(ValueError, match="fixes head='lowrank'.*its heads are \\('full', 'shift'\\)"):
@@ -227,114 +224,84 @@ def test_make_tuner_rejects_a_fixed_head_outside_heads(tmp_path):
         tuning.make_tuner(hypermodel, "random", directory=tmp_path, hyperparameters=fixed)
 
 
-def test_keras_inr_tuning_does_not_import_hypernets(monkeypatch):
-    """keras_inr must not depend on hypernets: a fresh copy of keras_inr/tuning.py is executed while any import of
-    hypernets fails, and a HyperINRHyperModel is constructed and validated (only ``build`` may import hypernets)."""
-    import importlib.abc
-    import importlib.util
+# --- the target family comes from the registry --------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="keras_inr_hypernet_tests")
+class CosineDense(layers.CoordinateDense):
+    """cos(w0 (x W + b)): a user family (as in keras_inr/families.py's docstring)."""
 
-    class BlockHypernets(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "hypernets" or name.startswith("hypernets."):
-                raise ImportError(f"blocked import of {name}")
-            return None
+    def __init__(self, units, w0=10.0, **kwargs):
+        super().__init__(units, **kwargs)
+        self.w0 = w0
 
-    for name in [m for m in sys.modules if m == "hypernets" or m.startswith("hypernets.")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setattr(sys, "meta_path", [BlockHypernets(), *sys.meta_path])
-    spec = importlib.util.spec_from_file_location("tuning_without_hypernets", REPO / "keras_inr" / "tuning.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    hypermodel = module.HyperINRHyperModel(out_dims=1, heads=("shift",), width=16)
-    assert "head: shift" in hypermodel.search_space_summary()
-    with pytest.raises(ImportError, match="blocked import of hypernets"):  # the blocker works: build needs it
-        hypermodel.build(keras_tuner.HyperParameters())
+    def activate(self, preactivation):
+        return keras.ops.cos(self.w0 * preactivation)
+
+    def get_config(self):
+        return {**super().get_config(), "w0": self.w0}
 
 
-# --- INRHyperModel: per-family learning rates -----------------------------------------------------------------------
-@pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_default_learning_rate_range_is_per_family(family):
+@pytest.fixture
+def cosine():
+    family = families.register("cosine", CosineDense, defaults={"w0": 10.0}, search={"w0": (1.0, 50.0)})
+    yield family
+    families.unregister("cosine")
+
+
+def test_a_user_family_is_a_target(cosine, faces):
+    hypermodel = hypertuning.HyperINRHyperModel(
+        out_dims=1, family="cosine", target_config={"w0": 4.0}, heads="lowrank", width=16, depth=1, latent_size=8,
+        mlp_width=16, datapoint_shape=(SIZE, SIZE, 1),
+    )
+    assert "family (target): cosine (cosine)" in hypermodel.search_space_summary()
     hp = keras_tuner.HyperParameters()
-    hp.Fixed("family", family)
-    model = tuning.INRHyperModel(out_dims=1, width=16, depth=1, jit_compile=False).build(hp)
-    space = _space(hp)
-    centre = training.recommended(family)["learning_rate"]
-    assert "learning_rate" not in space  # no shared entry by default
-    for other in FAMILIES:
-        entry = space[tuning.learning_rate_name(other)]
-        other_centre = training.recommended(other)["learning_rate"]
-        # one decade either way of the family's recommended rate, log scale, in the family's conditional scope
-        assert (entry.min_value, entry.max_value) == pytest.approx((other_centre / 10, other_centre * 10))
-        assert entry.sampling == "log" and [c.values for c in entry.conditions] == [[other]]
-        assert hp.is_active(entry) == (other == family)
-    # Not tuned, the rate is the family's recommended one (the entry's default), and the optimiser gets it.
-    assert hp.get(tuning.learning_rate_name(family)) == pytest.approx(centre)
-    assert _learning_rate(model) == pytest.approx(centre)
-    assert tuning.learning_rate_of(hp) == pytest.approx(centre)
-    assert training.recommended("ffn")["learning_rate"] != training.recommended("siren")["learning_rate"]  # ranges differ
+    model = hypermodel.build(hp)
+    assert hp.get("family") == "cosine"
+    assert all(isinstance(layer, CosineDense) and layer.w0 == 4.0 for layer in model.target.hidden_layers)
+    logs = model.fit(faces[:8], faces[:8], batch_size=4, epochs=1, verbose=0).history
+    assert math.isfinite(logs["loss"][-1])
+    with pytest.raises(ValueError, match="Invalid `target_config`.*'cosine'"):
+        hypertuning.HyperINRHyperModel(out_dims=1, family="cosine", target_config={"inverse_scale": 3.0})
 
 
-def test_user_learning_rate_applies_to_every_family():
-    hypermodel = tuning.INRHyperModel(out_dims=1, learning_rate=(1e-3, 4e-3), width=16, depth=1, jit_compile=False)
-    for family in sorted(FAMILIES):
+def test_family_aliases_and_seeded_targets():
+    gauss = hypertuning.HyperINRHyperModel(out_dims=1, family="gaussian")
+    assert gauss.family == "gauss" and "family (target): gauss (Gaussian)" in gauss.search_space_summary()
+
+    def projection(seed):
         hp = keras_tuner.HyperParameters()
-        hp.Fixed("family", family)
-        model = hypermodel.build(hp)
-        space = _space(hp)
-        assert not any(name.startswith("learning_rate_") for name in space)
-        assert (space["learning_rate"].min_value, space["learning_rate"].max_value) == (1e-3, 4e-3)
-        assert not space["learning_rate"].conditions
-        assert _learning_rate(model) == pytest.approx(hp.get("learning_rate"))
-    assert "learning_rate: [0.001, 0.004] log" in hypermodel.search_space_summary()
-    assert "learning_rate_gauss" in tuning.INRHyperModel(out_dims=1).search_space_summary()
+        hp.Fixed("head", "shift")
+        model = hypertuning.HyperINRHyperModel(
+            out_dims=1, family="ffn", target_config={"num_features": 8}, width=16, depth=1, latent_size=8,
+            mlp_width=16, datapoint_shape=(SIZE, SIZE, 1), seed=seed,
+        ).build(hp)
+        return keras.ops.convert_to_numpy(model.target.encoding.projection)
+
+    # Fourier-feature targets (Family.seeded) get the hypermodel's seed: the same frequencies in every trial.
+    assert (projection(3) == projection(3)).all() and not (projection(3) == projection(4)).all()
 
 
-@pytest.fixture(scope="module")
-def split():
-    return data.tancik_split(data.load_image("camera", size=16))
+# --- packages point one way ---------------------------------------------------------------------------------------
+def test_keras_inr_never_imports_hypernets():
+    for path in sorted((REPO / "keras_inr").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            assert not any(name.split(".")[0] == "hypernets" for name in names), f"{path} imports hypernets"
 
 
-def _inr_search(tuner, split):
-    (train_x, train_y), (val_x, val_y) = split
-    tuner.search(training.full_batch(train_x, train_y, 2), epochs=1,
-                 validation_data=training.full_batch(val_x, val_y, 1), verbose=0, shuffle=False)
-
-
-def test_oracle_samples_each_family_in_its_own_range(tmp_path):
-    """Trials drawn by the tuner's oracle (no training needed): each family's rate lies in that family's range, and
-    only the trial's own family's rate is recorded (KerasTuner drops inactive entries when it records a trial)."""
-    hypermodel = tuning.INRHyperModel(out_dims=1, width=16, depth=1, num_features=16, jit_compile=False)
-    tuner = tuning.make_tuner(hypermodel, "random", max_trials=12, directory=tmp_path, seed=11)
-    trials = [tuner.oracle.create_trial(f"worker{index}") for index in range(12)]
-    rates = {family: [] for family in FAMILIES}
-    for trial in trials:
-        values = trial.hyperparameters.values
-        family = values["family"]
-        assert [name for name in values if name.startswith("learning_rate")] == [tuning.learning_rate_name(family)]
-        rates[family].append(tuning.model_arguments(values)[2])
-    for family, sampled in rates.items():
-        low, high, _ = tuning.family_learning_rate_range(family)
-        assert sampled, f"no {family} trial among 12 (seed 11)"
-        assert all(low <= rate <= high for rate in sampled), (family, sampled)
-
-
-def test_tuner_fixed_learning_rate_applies_to_every_family(split, tmp_path):
-    fixed = keras_tuner.HyperParameters()
-    fixed.Fixed("learning_rate", 4e-3)
-    hypermodel = tuning.INRHyperModel(out_dims=1, families=("siren", "gauss"), width=16, depth=1, jit_compile=False)
-    tuner = tuning.make_tuner(hypermodel, "random", max_trials=3, directory=tmp_path, hyperparameters=fixed, seed=4)
-    assert not any(entry.name.startswith("learning_rate_") for entry in tuner.oracle.hyperparameters.space)
-    _inr_search(tuner, split)
-    trials = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"]
-    assert len(trials) == 3
-    assert all(tuning.learning_rate_of(t.hyperparameters) == pytest.approx(4e-3) for t in trials)
-    assert _learning_rate(tuning.best_model(tuner)) == pytest.approx(4e-3)
-
-
-def test_learning_rate_of_bad_input():
-    with pytest.raises(ValueError, match="no learning rate"):
-        tuning.learning_rate_of({"family": "siren", "width": 32})
-    with pytest.raises(ValueError, match="`hyperparameters` must be"):
-        tuning.learning_rate_of(3)
-    with pytest.raises(ValueError, match="`family` must be one of"):
-        tuning.learning_rate_name("wavelet")
+def test_hypernets_tuning_is_lazy_and_keras_tuner_optional(monkeypatch):
+    """``import hypernets`` works without KerasTuner; ``hypernets.tuning`` then names the ``tuner`` extra."""
+    for name in ("hypernets", "hypernets.tuning", "keras_inr.tuning"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, "keras_tuner", None)
+    fresh = __import__("hypernets")
+    assert fresh is not hypernets and fresh.HyperINR is hypernets.HyperINR
+    assert "tuning" not in vars(fresh)
+    with pytest.raises(ImportError, match=r"pip install 'keras-inr\[tuner\]'"):
+        getattr(fresh, "tuning")  # noqa: B009
+    monkeypatch.delitem(sys.modules, "keras_tuner")
+    monkeypatch.setitem(sys.modules, "keras_tuner", keras_tuner)
+    assert fresh.tuning.HyperINRHyperModel.__name__ == "HyperINRHyperModel"

@@ -44,14 +44,10 @@ _COMMAND_OPTIONS = (
 
 
 def default_families() -> tuple[str, ...]:
-    """The families ``keras-inr tune`` searches by default: the built-in families with a search range for at least
-    one hyperparameter (``siren``, ``gauss``, ``ffn``; the same as ``keras_inr.tuning.default_families``)."""
+    """The families ``keras-inr tune`` searches by default (:func:`keras_inr.families.searched_by_default`)."""
     from keras_inr import families
 
-    return tuple(
-        family.name for family in families.all_families()
-        if family.builtin and any(record.search is not None for record in family.hyperparameters.values())
-    )
+    return families.searched_by_default()
 
 
 def _describe_range(family, record) -> str:

@@ -41,8 +41,9 @@ import math
 import numbers
 import re
 import warnings
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import keras
 
@@ -328,6 +329,15 @@ def check_names(families, argument: str = "families") -> tuple[str, ...]:
     if len(set(resolved)) != len(resolved):
         raise ValueError(f"`{argument}` must not repeat a family, got {families!r}.")
     return resolved
+
+
+def searched_by_default() -> tuple[str, ...]:
+    """The families the tuner and ``keras-inr tune`` search when none are named: the built-in families with a search
+    range for at least one hyperparameter (``("siren", "gauss", "ffn")``)."""
+    return tuple(
+        family.name for family in all_families()
+        if family.builtin and any(record.search is not None for record in family.hyperparameters.values())
+    )
 
 
 def hyperparameter_owners(family_names: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:

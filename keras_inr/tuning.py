@@ -278,12 +278,8 @@ def check_families(families) -> tuple[str, ...]:
 
 
 def default_families() -> tuple[str, ...]:
-    """The families :class:`INRHyperModel` and ``keras-inr tune`` search by default: the built-in families with a
-    search range for at least one hyperparameter (``("siren", "gauss", "ffn")``)."""
-    return tuple(
-        family.name for family in inr_families.all_families()
-        if family.builtin and any(record.search is not None for record in family.hyperparameters.values())
-    )
+    """The families :class:`INRHyperModel` searches by default (:func:`keras_inr.families.searched_by_default`)."""
+    return inr_families.searched_by_default()
 
 
 def declare_choice(hp: keras_tuner.HyperParameters, name: str, options: Sequence[str]) -> str:

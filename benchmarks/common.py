@@ -15,8 +15,8 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -127,10 +127,34 @@ def reference_siren_weights(
     return weights
 
 
-def psnr_numpy(values: np.ndarray, prediction: np.ndarray) -> float:
-    """PSNR in dB of a prediction of values in ``[0, 1]`` (computed in float64)."""
-    mse = float(np.mean((np.asarray(values, np.float64) - np.asarray(prediction, np.float64)) ** 2))
-    return float("inf") if mse == 0.0 else 10.0 * math.log10(1.0 / mse)
+def recommended_training(family: str) -> dict:
+    """``{"learning_rate", "schedule"}`` that keras-inr recommends for a registered family
+    (:func:`keras_inr.training.recommended`, read from the family registry)."""
+    from keras_inr import training
+
+    settings = training.recommended(family)
+    return {"learning_rate": settings["learning_rate"], "schedule": settings["schedule"]}
+
+
+def recommended_config(width: int, depth: int) -> dict:
+    """The benchmarks' ``defaults`` row, what ``keras-inr fit`` uses: :data:`keras_inr.training.RECOMMENDED_MODEL`
+    (its family and the registry's recommended hyperparameters; width and depth capped at ``width``/``depth`` so that
+    ``--quick`` runs shrink it) with the family's recommended training.
+
+    Returns:
+        ``{"family", "model" (hyperparameters), "width", "depth", "learning_rate", "schedule"}``.
+    """
+    from keras_inr import families, training
+
+    model = dict(training.RECOMMENDED_MODEL)
+    family = model.pop("family")
+    return {
+        "family": family,
+        "model": {key: value for key, value in model.items() if key in families.get(family).hyperparameters},
+        "width": min(model.get("width", width), width),
+        "depth": min(model.get("depth", depth), depth),
+        **recommended_training(family),
+    }
 
 
 def siren_matmul_flops_per_step(points: int, layer_sizes: Sequence[int]) -> float:

@@ -39,7 +39,6 @@ from common import (  # noqa: E402
     markdown_table,
     median,
     parse_backends,
-    psnr_numpy,
     reference_siren_weights,
     report_result,
     resolve_settings,
@@ -91,6 +90,8 @@ def _keras_variant(settings, coordinates, values, jit_compile, feed: str, seed: 
 def worker(settings) -> dict:
     import keras
 
+    from keras_inr.metrics import psnr
+
     backend = keras.backend.backend()
     handwritten = importlib.import_module(f"handwritten_{backend}")
     coordinates, values = camera_coordinates(settings["size"])
@@ -130,7 +131,8 @@ def worker(settings) -> dict:
     for repeat in range(settings["repeats"]):
         order = names[repeat % len(names):] + names[: repeat % len(names)]
         for name in order:
-            wall, cpu = timed_with_cpu(lambda: variants[name][0](settings["steps"]))
+            train = variants[name][0]
+            wall, cpu = timed_with_cpu(lambda train=train: train(settings["steps"]))
             times[name].append(wall / settings["steps"])
             cpu_times[name].append(cpu / settings["steps"])
     rows = []
@@ -144,7 +146,7 @@ def worker(settings) -> dict:
             "seconds_per_step": median(times[name]),
             "all_seconds_per_step": times[name],
             "cpu_seconds_per_step": median(cpu_times[name]),
-            "psnr": psnr_numpy(values, predict(coordinates)),
+            "psnr": psnr(values, predict(coordinates)),
             "note": note,
         })
     costs = None

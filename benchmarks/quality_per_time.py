@@ -30,18 +30,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
-
 from common import (  # noqa: E402
     add_settings_arguments,
     camera_coordinates,
     machine_description,
     markdown_table,
+    recommended_config,
     resolve_settings,
 )
 
 FULL = {"size": 256, "target": 30.0, "budget": 1000, "max_steps": 1500, "width": 256, "depth": 3}
 QUICK = {"size": 16, "target": 10.0, "budget": 200, "max_steps": 150, "width": 32, "depth": 2}
-MODEL_KEYS = {"siren": ("w0", "first_w0"), "gauss": ("inverse_scale",), "ffn": ("scale", "num_features")}
 
 
 class _StopAtTarget:
@@ -68,19 +67,10 @@ class _StopAtTarget:
 
 
 def configs(settings) -> dict:
-    from keras_inr import training
-
-    model = dict(getattr(training, "RECOMMENDED_MODEL", {"family": "siren"}))
-    family = model.pop("family")
-    recommended = training.recommended(family) if hasattr(training, "recommended") else training.RECOMMENDED
-    width = min(model.get("width", settings["width"]), settings["width"])
-    depth = min(model.get("depth", settings["depth"]), settings["depth"])
     return {
         "reference": {"family": "siren", "model": {"w0": 30.0}, "width": settings["width"], "depth": settings["depth"],
                       "learning_rate": 1e-4, "schedule": "constant"},
-        "defaults": {"family": family, "model": {k: model[k] for k in MODEL_KEYS[family] if k in model},
-                     "width": width, "depth": depth, "learning_rate": recommended["learning_rate"],
-                     "schedule": recommended["schedule"]},
+        "defaults": recommended_config(settings["width"], settings["depth"]),
     }
 
 
@@ -130,8 +120,9 @@ def _parse(argv):
 
 
 def main(argv=None) -> str:
-    import keras_inr  # noqa: F401  (selects keras-inr's default backend, JAX, before keras is imported)
     import keras
+
+    import keras_inr  # noqa: F401  (selects keras-inr's default backend, JAX, before keras is imported)
 
     arguments, settings = _parse(argv)
     coordinates, values = camera_coordinates(settings["size"])

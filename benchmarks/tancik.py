@@ -44,7 +44,8 @@ from common import (  # noqa: E402
     machine_description,
     markdown_table,
     median,
-    psnr_numpy,
+    recommended_config,
+    recommended_training,
     resolve_settings,
 )
 
@@ -52,41 +53,28 @@ FULL = {"size": 512, "steps": 2000, "width": 256, "depth": 3, "images": "camera,
         "configs": ",".join(CONFIG_NAMES)}
 QUICK = {"size": 16, "steps": 5, "width": 16, "depth": 2, "images": "camera",
          "configs": "rff-paper,siren-reference,defaults"}
-MODEL_KEYS = {"siren": ("w0", "first_w0"), "gauss": ("inverse_scale",), "ffn": ("scale", "num_features")}
 
 
 def named_configs(width: int, depth: int) -> dict:
     """The protocol's rows as ``{name: config}``; a config has ``family``, ``model`` (hyperparameters), ``width``,
     ``depth``, ``learning_rate``, ``schedule``."""
-    from keras_inr import training
-
-    def recommended_training(family: str) -> dict:
-        # Per-family learning rates where keras-inr defines them (training.recommended), else RECOMMENDED.
-        settings = training.recommended(family) if hasattr(training, "recommended") else training.RECOMMENDED
-        return {"learning_rate": settings["learning_rate"], "schedule": settings["schedule"]}
-
-    model = dict(getattr(training, "RECOMMENDED_MODEL", {"family": "siren"}))
-    family = model.pop("family")
-    defaults_model = {key: model[key] for key in MODEL_KEYS[family] if key in model}
     return {
         "rff-paper": {"family": "ffn", "model": {"scale": 5.0, "num_features": 256}, "width": width, "depth": depth,
                       "learning_rate": 1e-3, "schedule": "constant"},
         "siren-reference": {"family": "siren", "model": {"w0": 30.0}, "width": width, "depth": depth,
                             "learning_rate": 1e-4, "schedule": "constant"},
-        "siren": {"family": "siren", "model": {}, "width": width, "depth": depth, **recommended_training("siren")},
-        "gauss": {"family": "gauss", "model": {}, "width": width, "depth": depth, **recommended_training("gauss")},
-        "ffn": {"family": "ffn", "model": {}, "width": width, "depth": depth, **recommended_training("ffn")},
-        "defaults": {
-            "family": family, "model": defaults_model,
-            # The recommended architecture, scaled with the run when --width/--depth shrink it (quick mode).
-            "width": min(model.get("width", width), width), "depth": min(model.get("depth", depth), depth),
-            **recommended_training(family),
-        },
+        # each family with its model defaults (the registry's `default`s: the papers' values) and recommended training
+        **{family: {"family": family, "model": {}, "width": width, "depth": depth, **recommended_training(family)}
+           for family in ("siren", "gauss", "ffn")},
+        "defaults": recommended_config(width, depth),
     }
 
 
 def parse_custom(text: str, width: int, depth: int) -> tuple[str, dict]:
     """``"name:family=siren,w0=20,learning_rate=1e-3,schedule=cosine"`` -> ``(name, config)``."""
+    from keras_inr import families
+
+    owners = families.hyperparameter_owners()
     if ":" not in text:
         raise ValueError(f"`--custom` must look like 'name:key=value,...', got {text!r}.")
     name, body = text.split(":", 1)
@@ -100,10 +88,9 @@ def parse_custom(text: str, width: int, depth: int) -> tuple[str, dict]:
             config[key] = int(value)
         elif key == "learning_rate":
             config[key] = float(value)
-        elif key == "num_features":
-            config["model"][key] = int(value)
-        else:
-            config["model"][key] = float(value)
+        else:  # a family hyperparameter: an integer where the registry says so
+            kinds = {families.get(owner).hyperparameters[key].kind for owner in owners.get(key, ())}
+            config["model"][key] = int(value) if kinds == {"int"} else float(value)
     return name, config
 
 
@@ -123,6 +110,7 @@ def run_config(config: dict, image: np.ndarray, steps: int, seed: int = 0) -> di
     import keras
 
     from keras_inr.data import tancik_split
+    from keras_inr.metrics import psnr
     from keras_inr.models import build_model
     from keras_inr.training import compile_inr, full_batch
 
@@ -138,7 +126,7 @@ def run_config(config: dict, image: np.ndarray, steps: int, seed: int = 0) -> di
     def predict(coordinates):
         return keras.ops.convert_to_numpy(model.predict(coordinates, batch_size=len(coordinates), verbose=0))
 
-    return {"train_psnr": psnr_numpy(train_y, predict(train_x)), "test_psnr": psnr_numpy(test_y, predict(test_x)),
+    return {"train_psnr": psnr(train_y, predict(train_x)), "test_psnr": psnr(test_y, predict(test_x)),
             "seconds": seconds}
 
 
@@ -157,8 +145,9 @@ def _parse(argv):
 
 
 def main(argv=None) -> str:
-    import keras_inr  # noqa: F401  (selects keras-inr's default backend, JAX, before keras is imported)
     import keras
+
+    import keras_inr  # noqa: F401  (selects keras-inr's default backend, JAX, before keras is imported)
 
     arguments, settings = _parse(argv)
     configs = named_configs(settings["width"], settings["depth"])

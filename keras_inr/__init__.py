@@ -9,7 +9,8 @@ from keras_inr.backend_setup import select_default_backend
 select_default_backend()
 
 from keras_inr import activations, families, initializers, layers, models  # noqa: E402
-from keras_inr import callbacks, data, metrics, training  # noqa: E402
+from keras_inr import callbacks, data, fitting, metrics, training  # noqa: E402
+from keras_inr.fitting import fit_signal  # noqa: E402
 from keras_inr.models import (  # noqa: E402
     SIREN,
     CombinedINR,
@@ -46,6 +47,8 @@ __all__ = [
     "build_model",
     "callbacks",
     "data",
+    "fitting",
+    "fit_signal",
     "metrics",
     "training",
     "render",

@@ -1,24 +1,24 @@
-"""Keras callbacks for INR training: periodic PNG snapshots of the reconstruction and the PSNR of a full render.
+"""Keras callbacks for INR training: periodic PNG snapshots of the reconstruction, the PSNR of a full render, and
+the epoch bookkeeping of random-batch datasets.
 
-Both render the model on the whole pixel grid with :func:`keras_inr.rendering.render`, which is what one wants when
-the model is trained on random coordinate batches (e.g. :class:`keras_inr.data.ContinuousImageDataset`): the
-training ``psnr`` metric then only measures the sampled points.
+:class:`RenderSnapshots` and :class:`ReconstructionPSNR` render the model on the whole pixel grid with
+:func:`keras_inr.rendering.render`, which is what one wants when the model is trained on random coordinate batches
+(e.g. :class:`keras_inr.data.PixelBatches`): the training ``psnr`` metric then only measures the sampled points.
+:class:`DatasetEpoch` tells such a dataset which epoch ``fit`` is in, so that resumed runs draw the same batches.
 """
 
 from __future__ import annotations
 
-import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import keras
-import numpy as np
 
 from keras_inr.data import as_image
+from keras_inr.metrics import psnr
 from keras_inr.rendering import DEFAULT_RENDER_BATCH_SIZE, render
-from keras_inr.validation import check_shape
-from keras_inr.validation import check_positive_float, check_positive_int
+from keras_inr.validation import check_positive_float, check_positive_int, check_shape
 
 
 def _due(epoch: int, every_n_epochs: int) -> bool:
@@ -154,8 +154,41 @@ class ReconstructionPSNR(keras.callbacks.Callback):
             raise ValueError(
                 f"The model renders {image.shape[-1]} channels but `target_image` has {self.target_image.shape[-1]}."
             )
-        mse = float(np.mean((image.astype(np.float64) - self.target_image) ** 2))
-        value = math.inf if mse == 0.0 else 10.0 * math.log10(self.max_val**2 / mse)
+        value = psnr(self.target_image, image, max_val=self.max_val)
         self.values.append((epoch + 1, value))
         if logs is not None:
             logs[self.name] = value
+
+
+class DatasetEpoch(keras.callbacks.Callback):
+    """Set an epoch-seeded dataset's ``epoch`` to the epoch ``model.fit`` is in, at the start of every epoch.
+
+    Datasets such as :class:`keras_inr.data.PixelBatches` and :class:`keras_inr.data.ContinuousImageDataset` seed
+    batch ``i`` of epoch ``e`` with ``(seed, e, i)``. Their own epoch count starts at 0 in every ``fit`` call, so a
+    run resumed by ``keras.callbacks.BackupAndRestore`` (or started with ``initial_epoch``) would draw epoch 0's
+    batches again; this callback gives them ``fit``'s epoch number instead, from the ``epoch`` argument of
+    ``on_epoch_begin`` (public Keras API), so an interrupted and resumed run draws exactly the batches of an
+    uninterrupted one. It relies on Keras calling the callbacks' ``on_epoch_begin`` before it fetches (or
+    prefetches) the epoch's first batch, as Keras 3's trainers do on every backend
+    (``tests/test_callbacks.py`` checks it).
+
+    Args:
+        dataset: a dataset with an integer ``epoch`` attribute that its ``__getitem__`` reads.
+
+    Example:
+        >>> dataset = PixelBatches(coordinates, values, batch_size=1024, steps_per_epoch=100)  # doctest: +SKIP
+        >>> model.fit(dataset, epochs=10, callbacks=[BackupAndRestore(backup_dir), DatasetEpoch(dataset)])
+        ... # doctest: +SKIP
+    """
+
+    def __init__(self, dataset):
+        super().__init__()
+        if not isinstance(getattr(dataset, "epoch", None), int):
+            raise ValueError(
+                f"`dataset` must have an integer `epoch` attribute (e.g. keras_inr.data.PixelBatches), got "
+                f"{type(dataset).__name__}."
+            )
+        self.dataset = dataset
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.dataset.epoch = int(epoch)

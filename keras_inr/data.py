@@ -11,9 +11,10 @@ Conventions used throughout keras-inr:
 from __future__ import annotations
 
 import math
+import numbers
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import keras
 import numpy as np
@@ -45,20 +46,75 @@ SAMPLE_IMAGES = (
 )
 
 
-def coordinate_grid(shape: Sequence[int]) -> np.ndarray:
-    """All grid coordinates of a signal of the given shape.
+def coordinate_grid(shape: Sequence[int], start: int = 0, stop: int | None = None) -> np.ndarray:
+    """The grid coordinates of a signal of the given shape, all of them or rows ``start:stop``.
+
+    Axis ``d`` is sampled at ``linspace(-1, 1, shape[d])`` and flat index ``i`` is unravelled in row-major order.
+    A slice is computed without building the whole grid (what :func:`keras_inr.rendering.render` uses to render
+    large grids in bounded memory) and is bit-identical to the same rows of the full grid.
 
     Args:
         shape: the signal's spatial shape, e.g. ``(H, W)`` for an image, ``(T,)`` for audio, ``(D, H, W)`` for a
             volume.
+        start, stop: flat index range, ``0 <= start <= stop <= prod(shape)``; ``stop=None`` means ``prod(shape)``.
 
     Returns:
-        ``float32`` array ``(prod(shape), len(shape))`` with values in ``[-1, 1]``, row-major order.
+        ``float32`` array ``(stop - start, len(shape))`` with values in ``[-1, 1]``, row-major order.
+
+    Raises:
+        ValueError: naming ``shape``, ``start`` or ``stop`` when invalid.
     """
     shape = check_shape(shape)
+    total = math.prod(shape)
+    stop = total if stop is None else stop
+    for name, value in (("start", start), ("stop", stop)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"`{name}` must be an integer, got {value!r}.")
+    if not 0 <= start <= stop <= total:
+        raise ValueError(
+            f"`start` and `stop` must satisfy 0 <= start <= stop <= {total} for shape {shape}, got start={start}, "
+            f"stop={stop}."
+        )
     axes = [np.linspace(-1.0, 1.0, size, dtype=np.float32) for size in shape]
-    mesh = np.meshgrid(*axes, indexing="ij")
-    return np.stack([axis.reshape(-1) for axis in mesh], axis=-1)
+    indices = np.unravel_index(np.arange(start, stop), shape)
+    return np.stack([axis[index] for axis, index in zip(axes, indices)], axis=-1)
+
+
+def sample_grid_indices(rng: np.random.Generator, num_points: int, size: int, rows: int | None = None,
+                        replace: bool = False) -> np.ndarray:
+    """Draw a random subset of a grid's points: flat indices into ``coordinate_grid`` (or a signal's values).
+
+    Every random-batch dataset of keras-inr draws its points here (:class:`PixelBatches`; hypernetwork datasets
+    draw one subset per signal with ``rows``).
+
+    Args:
+        rng: a ``numpy.random.Generator`` (seed it, e.g. with ``(seed, epoch, step)``, for reproducible draws).
+        num_points: number of grid points to choose from (``prod(shape)``); positive.
+        size: points per subset; positive, at most ``num_points`` unless ``replace``.
+        rows: ``None`` for one subset, or a positive number of independent subsets.
+        replace: whether a subset may repeat a point.
+
+    Returns:
+        ``int64`` indices in ``[0, num_points)``: shape ``(size,)``, or ``(rows, size)`` with ``rows``. Without
+        ``replace`` the indices of a subset are distinct (in no particular order).
+
+    Raises:
+        ValueError: naming ``rng``, ``num_points``, ``size`` or ``rows`` when invalid.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"`rng` must be a numpy.random.Generator (numpy.random.default_rng(seed)), got {rng!r}.")
+    num_points = check_positive_int("num_points", num_points)
+    size = check_positive_int("size", size)
+    shape = (size,) if rows is None else (check_positive_int("rows", rows), size)
+    if replace:
+        return rng.integers(0, num_points, size=shape, dtype=np.int64)
+    if size > num_points:
+        raise ValueError(f"`size` must be at most `num_points` ({num_points}) without replacement, got {size}.")
+    # the `size` smallest of `num_points` uniform draws: a uniformly random subset, vectorised over rows
+    draws = rng.random(shape[:-1] + (num_points,))
+    if size == num_points:
+        return np.argsort(draws, axis=-1).astype(np.int64)
+    return np.argpartition(draws, size - 1, axis=-1)[..., :size].astype(np.int64)
 
 
 def as_image(array, name: str = "image") -> np.ndarray:
@@ -219,7 +275,95 @@ def bilinear_sample(image: np.ndarray, coordinates: np.ndarray) -> np.ndarray:
     return (top * (1.0 - row_frac) + bottom * row_frac).astype(np.float32)
 
 
-class ContinuousImageDataset(keras.utils.PyDataset):
+class SeededBatches(keras.utils.PyDataset):
+    """Base of keras-inr's random-batch datasets: ``steps_per_epoch`` batches per epoch, batch ``index`` of epoch
+    ``epoch`` drawn by :meth:`draw` from a generator seeded with ``(seed, epoch, index)``.
+
+    Batches are therefore reproducible, and a run resumed from a backup draws exactly the batches an uninterrupted run
+    would -- provided the dataset knows the epoch ``fit`` is in: pass it to :class:`keras_inr.callbacks.DatasetEpoch`
+    in ``model.fit``'s callbacks (it sets :attr:`epoch` at every epoch start). Without that callback :attr:`epoch`
+    advances by one at every ``on_epoch_end``.
+
+    Args:
+        batch_size: samples per batch; positive.
+        steps_per_epoch: batches per epoch (``len(dataset)``); positive.
+        seed: seed of the draws.
+        **kwargs: ``keras.utils.PyDataset`` arguments (``workers``, ``use_multiprocessing``, ``max_queue_size``).
+
+    Attributes:
+        epoch: the epoch whose batches ``__getitem__`` serves.
+    """
+
+    def __init__(self, batch_size: int, steps_per_epoch: int, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self.steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def draw(self, rng: np.random.Generator):
+        """One batch ``(coordinates, values)`` drawn with ``rng``; subclasses implement it."""
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self.steps_per_epoch
+
+    def __getitem__(self, index: int):
+        return self.draw(np.random.default_rng((self.seed, self.epoch, int(index))))
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+
+
+class PixelBatches(SeededBatches):
+    """Random batches of a signal's samples (an image's pixels), ``steps_per_epoch`` per epoch, for ``model.fit``.
+
+    Batch ``index`` of epoch ``epoch`` holds ``batch_size`` distinct samples drawn by :func:`sample_grid_indices`
+    from a generator seeded with ``(seed, epoch, index)`` (see :class:`SeededBatches`; pass the dataset to
+    :class:`keras_inr.callbacks.DatasetEpoch` so that resumed runs draw the batches of an uninterrupted one).
+    Full-batch training is :func:`keras_inr.training.full_batch` instead.
+
+    Args:
+        coordinates: ``(N, in_dims)`` array, e.g. from :func:`image_to_coordinates`.
+        values: ``(N, out_dims)`` array with the same ``N``.
+        batch_size: samples per batch; positive, at most ``N``.
+        steps_per_epoch: batches per epoch (``len(dataset)``); positive.
+        seed: seed of the draws.
+        **kwargs: ``keras.utils.PyDataset`` arguments (``workers``, ``use_multiprocessing``, ``max_queue_size``).
+
+    Attributes:
+        epoch: the epoch whose batches ``__getitem__`` serves.
+
+    Yields:
+        ``(coordinates (batch_size, in_dims), values (batch_size, out_dims))`` numpy batches.
+
+    Example:
+        >>> coordinates, values = image_to_coordinates(load_image("camera", size=64))
+        >>> dataset = PixelBatches(coordinates, values, batch_size=1024, steps_per_epoch=10)
+        >>> model.fit(dataset, epochs=5, callbacks=[keras_inr.callbacks.DatasetEpoch(dataset)])  # doctest: +SKIP
+    """
+
+    def __init__(self, coordinates, values, batch_size: int, steps_per_epoch: int, seed: int = 0, **kwargs):
+        super().__init__(batch_size, steps_per_epoch, seed, **kwargs)
+        coordinates, values = np.asarray(coordinates), np.asarray(values)
+        if coordinates.ndim != 2 or values.ndim != 2 or len(coordinates) != len(values) or len(values) == 0:
+            raise ValueError(
+                "`coordinates` and `values` must be non-empty (N, in_dims) and (N, out_dims) arrays with the same N, "
+                f"got shapes {coordinates.shape} and {values.shape}."
+            )
+        self.coordinates, self.values = coordinates, values
+        if self.batch_size > len(coordinates):
+            raise ValueError(
+                f"`batch_size` must be at most the number of samples ({len(coordinates)}), got {batch_size}; use "
+                "keras_inr.training.full_batch for full-batch training."
+            )
+
+    def draw(self, rng: np.random.Generator):
+        chosen = sample_grid_indices(rng, len(self.coordinates), self.batch_size)
+        return self.coordinates[chosen], self.values[chosen]
+
+
+class ContinuousImageDataset(SeededBatches):
     """Random off-grid coordinate batches from a bilinearly interpolated image, for ``model.fit``.
 
     Each batch draws ``batch_size`` coordinates uniformly in ``[-1, 1]^2`` and the interpolated values there, so the
@@ -230,7 +374,7 @@ class ContinuousImageDataset(keras.utils.PyDataset):
         image: ``(H, W)`` or ``(H, W, C)`` image (see :func:`as_image`).
         batch_size: coordinates per batch.
         steps_per_epoch: batches per epoch (``len(dataset)``).
-        seed: seed of the coordinate draws; batch ``i`` of epoch ``e`` is reproducible.
+        seed: seed of the coordinate draws; batch ``i`` of epoch ``e`` is reproducible (see :class:`SeededBatches`).
         **kwargs: ``keras.utils.PyDataset`` arguments (``workers``, ``use_multiprocessing``, ``max_queue_size``).
 
     Yields:
@@ -242,23 +386,12 @@ class ContinuousImageDataset(keras.utils.PyDataset):
     """
 
     def __init__(self, image, batch_size: int = 4096, steps_per_epoch: int = 100, seed: int = 0, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(batch_size, steps_per_epoch, seed, **kwargs)
         self.image = as_image(image)
-        self.batch_size = check_positive_int("batch_size", batch_size)
-        self.steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
-        self.seed = int(seed)
-        self.epoch = 0
 
-    def __len__(self) -> int:
-        return self.steps_per_epoch
-
-    def __getitem__(self, index: int):
-        rng = np.random.default_rng((self.seed, self.epoch, int(index)))
+    def draw(self, rng: np.random.Generator):
         coordinates = rng.uniform(-1.0, 1.0, size=(self.batch_size, 2)).astype(np.float32)
         return coordinates, bilinear_sample(self.image, coordinates)
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
 
 
 def tancik_split(image, test: str = "rest"):

@@ -1,4 +1,4 @@
-"""Quality metrics: PSNR (a Keras metric and a function) and SSIM (for rendered images)."""
+"""Quality metrics: PSNR (one formula, :func:`psnr_from_mse`, behind a numpy function and a Keras metric) and SSIM."""
 
 from __future__ import annotations
 
@@ -12,18 +12,66 @@ from keras_inr.saving import register
 from keras_inr.validation import check_positive_float
 
 
-def psnr(y_true, y_pred, max_val: float = 1.0):
-    """Peak signal-to-noise ratio ``10 log10(max_val^2 / MSE)`` over all elements, in dB.
+def psnr_from_mse(mse, max_val: float = 1.0):
+    """PSNR ``10 log10(max_val^2 / mse)`` in dB of a mean squared error: the one formula keras-inr uses.
+
+    Zero error gives ``inf`` (never NaN or an error), for numpy values and backend tensors alike.
 
     Args:
-        y_true, y_pred: tensors of the same shape.
-        max_val: the signal's dynamic range (1 for images in ``[0, 1]``).
+        mse: mean squared error(s): a number or numpy array (computed with numpy, float64), or a backend tensor
+            (computed with ``keras.ops`` in the tensor's float dtype, so it works inside compiled functions).
+        max_val: the signal's dynamic range (1 for images in ``[0, 1]``); positive.
 
     Returns:
-        Scalar tensor.
+        A Python ``float`` for a scalar numpy/number input, a float64 numpy array for an array input, a tensor for a
+        tensor input.
     """
-    mse = ops.mean(ops.square(ops.convert_to_tensor(y_true, "float32") - ops.convert_to_tensor(y_pred, "float32")))
-    return 10.0 * ops.log(max_val**2 / mse) / math.log(10.0)
+    if ops.is_tensor(mse):
+        # 1 / 0 is inf in IEEE arithmetic on every backend, and log(inf) is inf.
+        return (10.0 / math.log(10.0)) * ops.log(max_val**2 / mse)
+    mse = np.asarray(mse, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        value = 10.0 * np.log10(max_val**2 / mse)
+    return float(value) if value.ndim == 0 else value
+
+
+def psnr(y_true, y_pred, max_val: float = 1.0, axis=None):
+    """Peak signal-to-noise ratio ``10 log10(max_val^2 / MSE)`` in dB, computed with numpy in float64.
+
+    The PSNR keras-inr reports everywhere (``keras-inr fit``, :func:`keras_inr.fit_signal`, the callbacks, the
+    figures, the recipes, the benchmarks). A reconstruction equal to the target gives ``inf``.
+
+    Args:
+        y_true: the target, an array (or eager backend tensor) such as an ``(H, W, C)`` image.
+        y_pred: the prediction, the same shape as ``y_true`` (or broadcastable to it).
+        max_val: the signal's dynamic range (1 for images in ``[0, 1]``); positive.
+        axis: axes to average the squared error over; ``None`` (all) gives one value, e.g. ``axis=(1, 2, 3)`` gives
+            one PSNR per image of an ``(N, H, W, C)`` stack.
+
+    Returns:
+        A Python ``float`` (``axis=None``) or a float64 numpy array of PSNRs.
+
+    Raises:
+        ValueError: naming ``max_val`` when it is not positive, or ``y_pred`` when the shapes do not broadcast.
+
+    For PSNR inside a compiled train step use :class:`PSNR` (a Keras metric) or :func:`psnr_from_mse` on a tensor.
+    """
+    max_val = check_positive_float("max_val", max_val)
+    y_true, y_pred = _as_float64(y_true), _as_float64(y_pred)
+    try:
+        squared = (y_true - y_pred) ** 2
+    except ValueError:
+        raise ValueError(
+            f"`y_pred` must have the shape of `y_true` {y_true.shape}, got shape {y_pred.shape}."
+        ) from None
+    return psnr_from_mse(np.mean(squared, axis=axis), max_val)
+
+
+def _as_float64(values) -> np.ndarray:
+    """An array or (eager) backend tensor as a float64 numpy array."""
+    if ops.is_tensor(values):
+        values = ops.convert_to_numpy(values)
+    return np.asarray(values, dtype=np.float64)
 
 
 @register
@@ -61,8 +109,7 @@ class PSNR(keras.metrics.Metric):
             self.count.assign_add(ops.cast(ops.size(squared), self.dtype))
 
     def result(self):
-        mse = ops.divide_no_nan(self.squared_error, self.count)
-        return 10.0 * ops.log(self.max_val**2 / mse) / math.log(10.0)
+        return psnr_from_mse(ops.divide_no_nan(self.squared_error, self.count), self.max_val)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "max_val": self.max_val}

@@ -5,17 +5,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
-from keras_inr.metrics import ssim
-
-
-def _psnr_numpy(target: np.ndarray, prediction: np.ndarray, max_val: float = 1.0) -> float:
-    mse = float(np.mean((np.asarray(target, np.float64) - np.asarray(prediction, np.float64)) ** 2))
-    return float("inf") if mse == 0.0 else 10.0 * np.log10(max_val**2 / mse)
+from keras_inr.metrics import psnr, ssim
 
 
 def _as_displayable(image, name: str) -> np.ndarray:
@@ -96,8 +91,8 @@ def save_comparison(
     Returns:
         The path written.
     """
-    from matplotlib.figure import Figure  # the object API: no pyplot, no interactive backend
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # the object API: no pyplot, no interactive backend
 
     target = _as_displayable(target, "target")
     if isinstance(reconstructions, Mapping):
@@ -137,7 +132,7 @@ def save_comparison(
         figure.colorbar(handle, ax=axis, fraction=0.046, pad=0.04)
 
     def caption_for(label, image):
-        text = f"{label}\nPSNR {_psnr_numpy(target, image):.2f} dB"
+        text = f"{label}\nPSNR {psnr(target, image):.2f} dB"
         if min(target.shape[:2]) >= 11:  # SSIM's 11x11 window needs at least that much image
             text += f", SSIM {ssim(target, image):.3f}"
         return text

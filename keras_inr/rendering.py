@@ -9,11 +9,12 @@ every batch has the same shape -- the last one is padded -- so a jit-compiled pr
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 
+from keras_inr.data import coordinate_grid
 from keras_inr.validation import check_positive_int, check_shape
 
 #: Default number of coordinates evaluated per batch. At width 256 one float32 activation of a batch is 64 MiB.
@@ -21,25 +22,11 @@ DEFAULT_RENDER_BATCH_SIZE = 65536
 
 
 def grid_coordinates(shape: Sequence[int], start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` of ``keras_inr.data.coordinate_grid(shape)``, computed without building the whole grid.
+    """Rows ``start:stop`` of the grid of ``shape``: :func:`keras_inr.data.coordinate_grid` ``(shape, start, stop)``.
 
-    Axis ``d`` is sampled at ``linspace(-1, 1, shape[d])`` and flat index ``i`` is unravelled in row-major order, so
-    the result is bit-identical to the matching slice of the full grid.
-
-    Args:
-        shape: grid shape ``(n_0, ..., n_{D-1})``.
-        start, stop: flat index range, ``0 <= start <= stop <= prod(shape)``.
-
-    Returns:
-        ``float32`` array ``(stop - start, D)``.
+    Kept as a name for existing callers; the grid has one implementation, in :mod:`keras_inr.data`.
     """
-    shape = check_shape(shape)
-    total = math.prod(shape)
-    if not 0 <= start <= stop <= total:
-        raise ValueError(f"Need 0 <= start <= stop <= {total} for shape {shape}, got start={start}, stop={stop}.")
-    axes = [np.linspace(-1.0, 1.0, size, dtype=np.float32) for size in shape]
-    indices = np.unravel_index(np.arange(start, stop), shape)
-    return np.stack([axis[index] for axis, index in zip(axes, indices)], axis=-1)
+    return coordinate_grid(shape, start, stop)
 
 
 def _model_in_dims(model) -> int | None:
@@ -91,7 +78,7 @@ def render(model, shape: Sequence[int], batch_size: int = DEFAULT_RENDER_BATCH_S
     output = None
     for start in range(0, total, rows):
         stop = min(start + rows, total)
-        coordinates = grid_coordinates(shape, start, stop)
+        coordinates = coordinate_grid(shape, start, stop)
         if stop - start < rows:  # pad the tail by repeating its last point, so the batch shape never changes
             padding = np.repeat(coordinates[-1:], rows - (stop - start), axis=0)
             coordinates = np.concatenate([coordinates, padding], axis=0)

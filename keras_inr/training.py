@@ -15,14 +15,13 @@ from keras_inr.validation import check_choice, check_positive_float, check_posit
 #: The reference SIREN recipe (Sitzmann et al. 2020, https://arxiv.org/abs/2006.09661, supplement: Adam, 1e-4).
 REFERENCE = {"learning_rate": 1e-4, "schedule": "constant"}
 
-#: keras-inr's recommended training defaults (used by ``keras-inr fit``): Adam 1e-3 with a cosine decay to 1% of it
-#: over the run, full batch. With the SIREN of :data:`RECOMMENDED_MODEL` this reaches 30 dB on the camera image several
-#: times sooner than the reference recipe (Adam 1e-4 constant); see BENCHMARKS.md for the measurements.
+#: keras-inr's recommended training defaults (used by ``keras-inr fit`` and :func:`keras_inr.fit_signal`; a family's
+#: ``training`` overrides them, see :func:`recommended`): Adam 1e-3 with a cosine decay to 1% of it over the run, full
+#: batch. Why: BENCHMARKS.md, "Family defaults" and section 3.
 RECOMMENDED = {"learning_rate": 1e-3, "schedule": "cosine", "final_learning_rate_fraction": 0.01}
 
 #: keras-inr's recommended model (``build_model(**RECOMMENDED_MODEL)`` minus ``family``): a SIREN 3x256 with the
-#: registry's recommended w0 (20, not the paper's 30, which over-fits the pixels with :data:`RECOMMENDED`; see
-#: BENCHMARKS.md, "Family defaults").
+#: registry's recommended hyperparameters (w0 = 20). Why: BENCHMARKS.md, "Family defaults".
 RECOMMENDED_MODEL = {"family": "siren", "width": 256, "depth": 3, **families.get("siren").recommended()}
 
 SCHEDULES = ("constant", "cosine")
@@ -89,10 +88,9 @@ def compile_inr(
         learning_rate, schedule, total_steps, final_learning_rate_fraction: see :func:`make_learning_rate`.
         loss: any Keras loss (name or object).
         max_val: dynamic range for PSNR.
-        jit_compile: passed to ``model.compile``. ``"auto"`` gives XLA on JAX (1.3x faster than op-by-op there),
-            no XLA on TensorFlow on a CPU-only machine (XLA was 1.6-2.9x slower) and eager PyTorch; ``True`` on
-            PyTorch uses ``torch.compile``, 10-19% faster per step in steady state, but its compilation (~11 s for a
-            SIREN 3x256) recurs across ``fit`` calls (BENCHMARKS.md, section 1).
+        jit_compile: passed to ``model.compile``. ``"auto"`` gives XLA on JAX, no XLA on TensorFlow on a CPU-only
+            machine and eager PyTorch; ``True`` on PyTorch uses ``torch.compile``, faster per step in steady state
+            but compiling again in every ``fit`` call. Measurements: BENCHMARKS.md, section 1.
         **compile_kwargs: further ``model.compile`` arguments.
 
     Returns:
@@ -163,8 +161,8 @@ def full_batch(coordinates, values, steps: int):
 
     On JAX and PyTorch this is :class:`FullBatch` (tensors converted once, served at every step). On TensorFlow it
     is a ``tf.data.Dataset`` built from the tensors (:func:`keras_inr.backends.tensorflow.full_batch_dataset`):
-    a ``PyDataset`` reaches TensorFlow through a Python generator that, on a small CPU, costs the step up to half its
-    speed (BENCHMARKS.md, section 1). Either way ``model.fit(full_batch(x, y, steps), epochs=1, shuffle=False)`` runs
+    a ``PyDataset`` reaches TensorFlow through a Python generator that slows the step on small CPUs (measured in
+    BENCHMARKS.md, section 1). Either way ``model.fit(full_batch(x, y, steps), epochs=1, shuffle=False)`` runs
     ``steps`` optimiser steps on identical batches (``shuffle=False`` only silences TensorFlow's warning that a
     ``tf.data.Dataset`` cannot be shuffled).
 

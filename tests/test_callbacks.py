@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
 
 import keras_inr
-from keras_inr.callbacks import ReconstructionPSNR, RenderSnapshots
-from keras_inr.data import image_to_coordinates, load_image
+from keras_inr.callbacks import DatasetEpoch, ReconstructionPSNR, RenderSnapshots
+from keras_inr.data import PixelBatches, image_to_coordinates, load_image
 from keras_inr.plotting import save_comparison, save_image, to_uint8
 from keras_inr.rendering import render
 from keras_inr.training import compile_inr
@@ -126,3 +127,51 @@ def test_save_comparison_writes_pngs(tmp_path, tiny_rgb):
         save_comparison(tmp_path / "bad.png", tiny_rgb, tiny_rgb[:8])
     with pytest.raises(ValueError, match="empty"):
         save_comparison(tmp_path / "bad.png", tiny_rgb, {})
+
+
+class RecordingBatches(PixelBatches):
+    """PixelBatches that record the epoch each batch was drawn with."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.drawn = []
+
+    def __getitem__(self, index):
+        self.drawn.append(self.epoch)
+        return super().__getitem__(index)
+
+
+class DrawnEpochs(keras.callbacks.Callback):
+    """Collect, per fit epoch, the epochs the dataset drew that epoch's batches with."""
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset, self.per_epoch = dataset, {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.dataset.drawn.clear()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.per_epoch[epoch] = set(self.dataset.drawn)
+
+
+@pytest.mark.parametrize("synchronised", [True, False])
+def test_dataset_epoch_makes_batches_of_fit_epoch_e_use_epoch_e(tiny_rgb, synchronised):
+    coordinates, values = image_to_coordinates(tiny_rgb)
+    dataset = RecordingBatches(coordinates, values, batch_size=32, steps_per_epoch=3)
+    model = keras_inr.SIREN(out_dims=3, width=8, depth=1, in_dims=2)
+    compile_inr(model, learning_rate=1e-3, schedule="constant")
+    recorder = DrawnEpochs(dataset)
+    callbacks = ([DatasetEpoch(dataset)] if synchronised else []) + [recorder]
+    # initial_epoch=2 stands for a run that BackupAndRestore resumes at epoch 2
+    model.fit(dataset, epochs=5, initial_epoch=2, callbacks=callbacks, verbose=0, shuffle=False)
+    assert sorted(recorder.per_epoch) == [2, 3, 4]
+    if synchronised:
+        assert recorder.per_epoch == {2: {2}, 3: {3}, 4: {4}}
+    else:  # the control: the dataset's own count does not know where fit started
+        assert recorder.per_epoch != {2: {2}, 3: {3}, 4: {4}}
+
+
+def test_dataset_epoch_needs_an_epoch_attribute():
+    with pytest.raises(ValueError, match="`dataset` must have an integer `epoch`"):
+        DatasetEpoch(object())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import keras
 import numpy as np
@@ -181,9 +182,52 @@ def test_help_lists_fit_and_tune(capsys):
 
 
 def test_tune_subcommand_is_wired_to_cli_tune(capsys):
-    cli_tune = pytest.importorskip("keras_inr.cli_tune")
+    from keras_inr import cli_tune
+
     parser = cli.build_parser("tune")
     args = parser.parse_args(["tune"])
     assert args._handler is cli_tune.run_tune
     assert cli.main(["tune", "--help"]) == 0
     assert "--out" in capsys.readouterr().out
+
+
+def test_tune_without_keras_tuner_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    import keras_inr
+
+    monkeypatch.setitem(sys.modules, "keras_tuner", None)  # as if KerasTuner were not installed
+    monkeypatch.delitem(sys.modules, "keras_inr.tuning", raising=False)
+    if "tuning" in vars(keras_inr):  # (hasattr would import it through the package's lazy __getattr__)
+        monkeypatch.delattr(keras_inr, "tuning")
+    assert cli.main(["tune", "--size", "8", "--out", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("keras-inr tune: error:") and error.count("\n") == 1
+    assert "keras_tuner" in error or "tuner" in error
+    assert "Traceback" not in error
+
+
+def test_family_options_come_from_the_registry(capsys):
+    from keras_inr import families
+
+    assert cli.main(["fit", "--help"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    for name, owners in families.hyperparameter_owners().items():
+        assert f"--{name.replace('_', '-')}" in printed
+        assert f"[--model {', '.join(owners)}" in printed
+    assert "[--model siren; default 20]" in printed  # the recommended w0, not the class default 30
+    assert families.get("siren").recommended()["w0"] == 20
+    args = parse(["--first-w0", "12", "--w0", "25"])  # every registry hyperparameter is an option
+    assert cli._model_hyperparameters(args) == {"w0": 25.0, "first_w0": 12.0}
+    assert cli._model_hyperparameters(parse(["--model", "ffn", "--num-features", "64"])) == {"num_features": 64}
+    assert parse(["--model", "gaussian"]).model == "gaussian"  # aliases are accepted
+    with pytest.raises(ValueError, match="--inverse-scale applies to --model gauss, not --model siren"):
+        cli._model_hyperparameters(parse(["--inverse-scale", "3"]))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--w0", "-3"], "argument --w0: the value must be positive"),
+    (["--num-features", "2.5", "--model", "ffn"], "argument --num-features: the value must be an integer"),
+    (["--scale", "x", "--model", "ffn"], "argument --scale: expected a number"),
+])
+def test_family_option_values_are_checked_by_the_registry(tmp_path, capsys, argv, message):
+    assert cli.main(["fit", *argv, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -142,3 +144,79 @@ def test_tancik_split(small_camera):
     assert full_x.shape == (1024, 2)
     with pytest.raises(ValueError, match="test"):
         data.tancik_split(small_camera, test="odd")
+
+
+@pytest.mark.parametrize("start,stop", [(0, 60), (0, 1), (13, 41), (59, 60), (20, 20)])
+def test_coordinate_grid_slices_match_an_independent_meshgrid(start, stop):
+    shape = (3, 4, 5)
+    axes = [np.linspace(-1, 1, n, dtype=np.float32) for n in shape]
+    reference = np.stack([axis.reshape(-1) for axis in np.meshgrid(*axes, indexing="ij")], axis=-1)
+    np.testing.assert_array_equal(data.coordinate_grid(shape), reference)
+    np.testing.assert_array_equal(data.coordinate_grid(shape, start, stop), reference[start:stop])
+    with pytest.raises(ValueError, match="start"):
+        data.coordinate_grid((2, 2), 3, 5)
+    with pytest.raises(ValueError, match="stop"):
+        data.coordinate_grid((2, 2), 0, 2.5)
+
+
+def test_sample_grid_indices_draws_distinct_uniform_reproducible_subsets():
+    def draw(seed, **kwargs):
+        return data.sample_grid_indices(np.random.default_rng(seed), 50, 20, **kwargs)
+
+    first = draw(0)
+    assert first.shape == (20,) and first.dtype == np.int64
+    assert len(set(first.tolist())) == 20 and first.min() >= 0 and first.max() < 50
+    np.testing.assert_array_equal(draw(0), first)  # the generator's seed decides the subset
+    assert not np.array_equal(np.sort(draw(1)), np.sort(first))
+    rows = draw(0, rows=3)
+    assert rows.shape == (3, 20) and all(len(set(row.tolist())) == 20 for row in rows)
+    assert not np.array_equal(np.sort(rows[0]), np.sort(rows[1]))  # rows are independent draws
+    assert sorted(draw(0, rows=2, replace=False)[0].tolist()) != list(range(20))
+    np.testing.assert_array_equal(np.sort(data.sample_grid_indices(np.random.default_rng(0), 7, 7)), np.arange(7))
+    with_replacement = data.sample_grid_indices(np.random.default_rng(0), 5, 40, replace=True)
+    assert with_replacement.shape == (40,) and set(with_replacement.tolist()) <= set(range(5))
+    # every point is equally likely: 2000 subsets of 10 of 20 points choose each point ~1000 times
+    counts = np.bincount(data.sample_grid_indices(np.random.default_rng(3), 20, 10, rows=2000).ravel(), minlength=20)
+    assert counts.sum() == 20_000 and np.abs(counts - 1000).max() < 120  # ~5 standard deviations
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"rng": 0}, "`rng` must be a numpy.random.Generator"),
+        ({"num_points": 0}, "`num_points`"),
+        ({"size": 0}, "`size`"),
+        ({"size": 11}, "`size` must be at most `num_points` (10)"),
+        ({"rows": 0}, "`rows`"),
+    ],
+)
+def test_sample_grid_indices_rejects_bad_arguments(arguments, message):
+    arguments = {"rng": np.random.default_rng(0), "num_points": 10, "size": 3, **arguments}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        data.sample_grid_indices(**arguments)
+
+
+def test_pixel_batches_serve_matching_pairs_seeded_by_epoch_and_step(small_camera):
+    coordinates, values = data.image_to_coordinates(small_camera)
+    dataset = data.PixelBatches(coordinates, values, batch_size=100, steps_per_epoch=3, seed=7)
+    assert len(dataset) == 3
+    batch_x, batch_y = dataset[1]
+    assert batch_x.shape == (100, 2) and batch_y.shape == (100, 1)
+    # each value is the pixel at its coordinate, and the 100 pixels are distinct
+    rows = np.rint((batch_x + 1) / 2 * 31).astype(int)
+    np.testing.assert_array_equal(batch_y[:, 0], small_camera[rows[:, 0], rows[:, 1], 0])
+    assert len({tuple(row) for row in rows.tolist()}) == 100
+    np.testing.assert_array_equal(dataset[1][0], batch_x)  # a function of (seed, epoch, step) only
+    assert not np.array_equal(dataset[2][0], batch_x)
+    dataset.on_epoch_end()
+    assert dataset.epoch == 1 and not np.array_equal(dataset[1][0], batch_x)
+    dataset.epoch = 0
+    np.testing.assert_array_equal(dataset[1][0], batch_x)
+    other_seed = data.PixelBatches(coordinates, values, batch_size=100, steps_per_epoch=3, seed=8)
+    assert not np.array_equal(other_seed[1][0], batch_x)
+    with pytest.raises(ValueError, match="batch_size"):
+        data.PixelBatches(coordinates, values, batch_size=len(coordinates) + 1, steps_per_epoch=1)
+    with pytest.raises(ValueError, match="same N"):
+        data.PixelBatches(coordinates, values[:-1], batch_size=4, steps_per_epoch=1)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        data.PixelBatches(coordinates, values, batch_size=4, steps_per_epoch=0)

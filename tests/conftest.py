@@ -38,3 +38,29 @@ def small_camera() -> np.ndarray:
 @pytest.fixture(scope="session")
 def backend_name() -> str:
     return keras.backend.backend()
+
+
+# --- a user-registered family, as in the registry issue's example (keras_inr/families.py's docstring) ---------------
+@keras.saving.register_keras_serializable(package="keras_inr_tests")
+class CosineDense(keras_inr.layers.CoordinateDense):
+    """cos(w0 (x W + b)): the user family the registry tests, the tuner tests and the fit tests register."""
+
+    def __init__(self, units, w0=10.0, **kwargs):
+        super().__init__(units, **kwargs)
+        self.w0 = w0
+
+    def activate(self, preactivation):
+        return keras.ops.cos(self.w0 * preactivation)
+
+    def get_config(self):
+        return {**super().get_config(), "w0": self.w0}
+
+
+@pytest.fixture
+def cosine():
+    """Register the family "cosine" (w0 default 10, searched over 1..50) for one test and remove it afterwards."""
+    from keras_inr import families
+
+    family = families.register("cosine", CosineDense, defaults={"w0": 10.0}, search={"w0": (1.0, 50.0)})
+    yield family
+    families.unregister("cosine")

@@ -7,36 +7,12 @@ import inspect
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
 import keras_inr
 from keras_inr import activations, families, layers, training
 from keras_inr.layers import CoordinateDense
-from keras_inr.models import CoordinateMLP, FourierFeatureNetwork, GaussianINR, SIREN
-from tests.conftest import to_numpy
-
-
-@keras.saving.register_keras_serializable(package="keras_inr_tests")
-class CosineDense(layers.CoordinateDense):
-    """cos(w0 (x W + b)), the user family of the registry issue's example."""
-
-    def __init__(self, units, w0=10.0, **kwargs):
-        super().__init__(units, **kwargs)
-        self.w0 = w0
-
-    def activate(self, preactivation):
-        return ops.cos(self.w0 * preactivation)
-
-    def get_config(self):
-        return {**super().get_config(), "w0": self.w0}
-
-
-@pytest.fixture
-def cosine():
-    """Register the "cosine" family for one test and remove it afterwards."""
-    family = families.register("cosine", CosineDense, defaults={"w0": 10.0}, search={"w0": (1.0, 50.0)})
-    yield family
-    families.unregister("cosine")
+from keras_inr.models import SIREN, CoordinateMLP, FourierFeatureNetwork, GaussianINR
+from tests.conftest import CosineDense, to_numpy
 
 
 def _data(points: int = 64):

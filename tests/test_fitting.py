@@ -14,9 +14,8 @@ from keras_inr import cli, families, metrics
 from keras_inr.data import load_image
 from keras_inr.fitting import BACKUP_FILES, fit_signal
 from keras_inr.rendering import render
-from tests.conftest import to_numpy
+from tests.conftest import CosineDense, to_numpy
 from tests.test_cli import InterruptAt, weights_of
-from tests.test_families import CosineDense, cosine  # noqa: F401  (the registry tests' user family and its fixture)
 
 # A tiny fit: 16x16 camera, 32x2 network, 4 epochs of 5 steps at a large learning rate.
 TINY = {"size": 16, "width": 32, "depth": 2, "steps": 20, "steps_per_epoch": 5, "learning_rate": 0.01}

@@ -21,7 +21,8 @@ keras_tuner = pytest.importorskip("keras_tuner")
 
 import hypernets  # noqa: E402
 from hypernets import tuning as hypertuning  # noqa: E402
-from keras_inr import families, layers, tuning  # noqa: E402
+from keras_inr import tuning  # noqa: E402
+from tests.conftest import CosineDense  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = 8  # 8x8 faces: every trial is a handful of milliseconds of maths; the rest is compilation and bookkeeping
@@ -225,26 +226,6 @@ def test_make_tuner_rejects_a_fixed_head_outside_heads(tmp_path):
 
 
 # --- the target family comes from the registry --------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package="keras_inr_hypernet_tests")
-class CosineDense(layers.CoordinateDense):
-    """cos(w0 (x W + b)): a user family (as in keras_inr/families.py's docstring)."""
-
-    def __init__(self, units, w0=10.0, **kwargs):
-        super().__init__(units, **kwargs)
-        self.w0 = w0
-
-    def activate(self, preactivation):
-        return keras.ops.cos(self.w0 * preactivation)
-
-    def get_config(self):
-        return {**super().get_config(), "w0": self.w0}
-
-
-@pytest.fixture
-def cosine():
-    family = families.register("cosine", CosineDense, defaults={"w0": 10.0}, search={"w0": (1.0, 50.0)})
-    yield family
-    families.unregister("cosine")
 
 
 def test_a_user_family_is_a_target(cosine, faces):

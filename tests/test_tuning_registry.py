@@ -9,38 +9,14 @@ import gc
 import importlib
 import sys
 
-import keras
 import pytest
-from keras import ops
 
 keras_tuner = pytest.importorskip("keras_tuner")
 
 import keras_inr  # noqa: E402
-from keras_inr import data, families, layers, training, tuning  # noqa: E402
+from keras_inr import data, families, training, tuning  # noqa: E402
 from keras_inr.cli_tune import add_tune_arguments, run_tune  # noqa: E402
-
-
-@keras.saving.register_keras_serializable(package="keras_inr_tests")
-class CosineDense(layers.CoordinateDense):
-    """cos(w0 (x W + b)), the user family of keras_inr/families.py's docstring."""
-
-    def __init__(self, units, w0=10.0, **kwargs):
-        super().__init__(units, **kwargs)
-        self.w0 = w0
-
-    def activate(self, preactivation):
-        return ops.cos(self.w0 * preactivation)
-
-    def get_config(self):
-        return {**super().get_config(), "w0": self.w0}
-
-
-@pytest.fixture
-def cosine():
-    """The user family "cosine" (w0 searched over 1..50), registered for one test and removed afterwards."""
-    family = families.register("cosine", CosineDense, defaults={"w0": 10.0}, search={"w0": (1.0, 50.0)})
-    yield family
-    families.unregister("cosine")
+from tests.conftest import CosineDense  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -23,14 +23,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-try:
-    import keras_tuner
-except ImportError as error:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "hypernets.tuning needs KerasTuner: pip install 'keras-inr[tuner]' (keras-tuner, plus scikit-learn and scipy "
-        "for BayesianOptimization)."
-    ) from error
-
 import keras
 
 from hypernets.heads import HEADS
@@ -38,15 +30,16 @@ from hypernets.models import HyperINR
 from keras_inr import families as inr_families
 from keras_inr.models import build_model
 from keras_inr.training import make_learning_rate
-from keras_inr.tuning import (
+from keras_inr.tuning import (  # raises an ImportError naming the `tuner` extra when KerasTuner is missing
     SearchSpec,
     TimedHyperModel,
     check_schedule,
     declare_choice,
     declare_conditional,
+    keras_tuner,
     make_specs,
 )
-from keras_inr.validation import check_choice, check_positive_int
+from keras_inr.validation import check_choice, check_name_list, check_positive_int
 
 #: Weight heads of :class:`hypernets.HyperINR` that the hypermodel can search (:data:`hypernets.HEADS`).
 HYPERNET_HEADS = tuple(HEADS)
@@ -85,20 +78,7 @@ def check_heads(heads) -> tuple[str, ...]:
     Raises:
         ValueError: for an empty list, an unknown name or a repeated name.
     """
-    if isinstance(heads, str):
-        heads = [name.strip() for name in heads.split(",") if name.strip()]
-    try:
-        heads = tuple(heads)
-    except TypeError:
-        raise ValueError(f"`heads` must be a sequence of head names, got {heads!r}.") from None
-    if not heads:
-        raise ValueError(f"`heads` must name at least one head of {HYPERNET_HEADS}, got an empty list.")
-    for name in heads:
-        if name not in HYPERNET_HEADS:
-            raise ValueError(f"`heads` must hold names from {HYPERNET_HEADS}, got unknown head {name!r}.")
-    if len(set(heads)) != len(heads):
-        raise ValueError(f"`heads` must not repeat a name, got {heads!r}.")
-    return heads
+    return check_name_list("heads", heads, HYPERNET_HEADS, "head")
 
 
 class HyperINRHyperModel(TimedHyperModel):

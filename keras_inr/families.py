@@ -49,6 +49,7 @@ import keras
 
 from keras_inr.layers.dense import CoordinateDense, GaussianDense, SineDense
 from keras_inr.layers.encodings import FourierFeatures
+from keras_inr.validation import check_name_list
 
 #: Where a hyperparameter goes: every hidden layer's constructor, the first hidden layer's only, or the encoding's.
 APPLIES_TO = ("hidden", "first", "encoding")
@@ -317,18 +318,7 @@ def check_names(families, argument: str = "families") -> tuple[str, ...]:
     Raises:
         ValueError: naming ``argument`` for an empty list, an unknown name or a repeated name.
     """
-    if isinstance(families, str):
-        families = [name.strip() for name in families.split(",") if name.strip()]
-    try:
-        families = tuple(families)
-    except TypeError:
-        raise ValueError(f"`{argument}` must be a sequence of family names, got {families!r}.") from None
-    if not families:
-        raise ValueError(f"`{argument}` must name at least one family of {names()}, got an empty list.")
-    resolved = tuple(canonical(name, argument) for name in families)
-    if len(set(resolved)) != len(resolved):
-        raise ValueError(f"`{argument}` must not repeat a family, got {families!r}.")
-    return resolved
+    return check_name_list(argument, families, names(), "family", resolve=lambda name: canonical(name, argument))
 
 
 def searched_by_default() -> tuple[str, ...]:

@@ -50,3 +50,42 @@ def check_shape(shape, name: str = "shape") -> tuple[int, ...]:
     if not shape:
         raise ValueError(f"`{name}` must have at least one dimension, got ().")
     return tuple(check_positive_int(f"{name}[{axis}]", size) for axis, size in enumerate(shape))
+
+
+def check_name_list(argument: str, names, allowed, noun: str, resolve=None) -> tuple[str, ...]:
+    """Validate a list of names: a non-empty sequence (or comma-separated string) of distinct allowed names.
+
+    Args:
+        argument: the argument's name, for the error messages (``"families"``, ``"heads"``).
+        names: a sequence of names or a comma-separated string (``"siren,ffn"``, as given on a command line).
+        allowed: the accepted names, listed in the messages.
+        noun: the singular of what the names name (``"family"``, ``"head"``).
+        resolve: optional ``name -> canonical name`` that raises ``ValueError`` for unknown names (aliases); by
+            default a name must be in ``allowed``.
+
+    Returns:
+        The (resolved) names, in the given order.
+
+    Raises:
+        ValueError: naming ``argument`` for an empty list, an unknown name or a repeated name.
+    """
+    allowed = tuple(allowed)
+    if isinstance(names, str):
+        names = [name.strip() for name in names.split(",") if name.strip()]
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise ValueError(f"`{argument}` must be a sequence of {noun} names, got {names!r}.") from None
+    if not names:
+        raise ValueError(f"`{argument}` must name at least one {noun} of {allowed}, got an empty list.")
+    resolved = []
+    for name in names:
+        if resolve is not None:
+            resolved.append(resolve(name))
+        elif name in allowed:
+            resolved.append(name)
+        else:
+            raise ValueError(f"`{argument}` must hold names from {allowed}, got unknown {noun} {name!r}.")
+    if len(set(resolved)) != len(resolved):
+        raise ValueError(f"`{argument}` must not repeat a {noun}, got {names!r}.")
+    return tuple(resolved)

@@ -19,6 +19,20 @@ def to_numpy(tensor) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(tensor))
 
 
+def tuner_space(hp) -> dict:
+    """name -> entry of a ``keras_tuner.HyperParameters``' space; fails if a name is declared twice."""
+    entries = {}
+    for entry in hp.space:
+        assert entry.name not in entries, f"hyperparameter {entry.name!r} declared twice"
+        entries[entry.name] = entry
+    return entries
+
+
+def optimizer_learning_rate(model) -> float:
+    """The current learning rate of a compiled model's optimizer."""
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
 @pytest.fixture(autouse=True)
 def _clear_keras_session():
     """Fresh Keras name scopes per test, and a fixed seed so tests are reproducible."""

@@ -22,7 +22,7 @@ keras_tuner = pytest.importorskip("keras_tuner")
 import hypernets  # noqa: E402
 from hypernets import tuning as hypertuning  # noqa: E402
 from keras_inr import tuning  # noqa: E402
-from tests.conftest import CosineDense  # noqa: E402
+from tests.conftest import CosineDense, optimizer_learning_rate, tuner_space  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = 8  # 8x8 faces: every trial is a handful of milliseconds of maths; the rest is compilation and bookkeeping
@@ -48,19 +48,6 @@ def faces() -> np.ndarray:
 
     small = np.stack([resize(image, (SIZE, SIZE), anti_aliasing=True) for image in lfw_subset()[:24]])
     return np.clip(small, 0.0, 1.0).astype("float32")[..., None]
-
-
-def _space(hp) -> dict:
-    """name -> entry of ``hp.space`` (names are unique in these hypermodels' spaces)."""
-    entries = {}
-    for entry in hp.space:
-        assert entry.name not in entries, f"hyperparameter {entry.name!r} declared twice"
-        entries[entry.name] = entry
-    return entries
-
-
-def _learning_rate(model) -> float:
-    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
 # --- HyperINRHyperModel: a tiny search ------------------------------------------------------------------------------
@@ -97,7 +84,7 @@ def test_tiny_hypernetwork_search_honours_fixed_values(faces, tmp_path):
     assert model.head.feature_dim == best_hp.get("latent_size")
     logs = model.evaluate(val, val, batch_size=8, verbose=0, return_dict=True)
     assert float(logs["psnr"]) == pytest.approx(best_trial.score, abs=1e-3)
-    assert _learning_rate(model) == pytest.approx(best_hp.get("learning_rate"), rel=1e-6)
+    assert optimizer_learning_rate(model) == pytest.approx(best_hp.get("learning_rate"), rel=1e-6)
 
 
 # --- HyperINRHyperModel: the search space ---------------------------------------------------------------------------
@@ -110,7 +97,7 @@ def test_each_head_builds_with_its_own_hyperparameters(head):
     hp = keras_tuner.HyperParameters()
     hp.Fixed("head", head)
     model = hypermodel.build(hp)
-    space = _space(hp)
+    space = tuner_space(hp)
     assert isinstance(space["family"], keras_tuner.engine.hyperparameters.Fixed) and hp.get("family") == "siren"
     assert list(space["width"].values) == [16, 32] and space["width"].sampling == "log"
     # `rank` is declared for the low-rank head only, inside its conditional scope.
@@ -121,7 +108,7 @@ def test_each_head_builds_with_its_own_hyperparameters(head):
     assert isinstance(model.head, hypernets.HEADS[head])
     assert model.head.init_scale == pytest.approx(0.2) and model.head.feature_dim == 16
     assert model.target.w0 == 20.0 and model.target.width == hp.get("width") and model.target.out_dims == 3
-    assert _learning_rate(model) == pytest.approx(2e-3)
+    assert optimizer_learning_rate(model) == pytest.approx(2e-3)
     if head == "lowrank":
         assert model.head.rank == hp.get("rank") and 2 <= model.head.rank <= 16
     weights = model(np.zeros((2, SIZE, SIZE, 3), "float32"), coordinates=np.zeros((2, 5, 2), "float32"))
@@ -132,7 +119,7 @@ def test_heads_default_to_all_and_ranges_sample_inside():
     hypermodel = hypertuning.HyperINRHyperModel(out_dims=1, heads="lowrank,shift", rank=(4, 8), latent_size=(16, 64))
     hp = keras_tuner.HyperParameters()
     hypermodel.build(hp)
-    space = _space(hp)
+    space = tuner_space(hp)
     assert list(space["head"].values) == ["lowrank", "shift"]
     assert "init_scale" not in space  # the heads' own default unless given
     for seed in range(20):

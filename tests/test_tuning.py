@@ -18,6 +18,7 @@ keras_tuner = pytest.importorskip("keras_tuner")
 from keras_inr import data, families, training, tuning  # noqa: E402
 from keras_inr.cli_tune import add_tune_arguments, parse_space_value, run_tune  # noqa: E402
 from keras_inr.models import build_model  # noqa: E402
+from tests.conftest import optimizer_learning_rate, tuner_space  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 #: The families INRHyperModel searches by default.
@@ -41,19 +42,6 @@ def _frozen_heap():
 def split():
     image = data.load_image("camera", size=16)
     return data.tancik_split(image)
-
-
-def _space(hp) -> dict:
-    """name -> entry of ``hp.space`` (names are unique in these hypermodels' spaces)."""
-    entries = {}
-    for entry in hp.space:
-        assert entry.name not in entries, f"hyperparameter {entry.name!r} declared twice"
-        entries[entry.name] = entry
-    return entries
-
-
-def _learning_rate(model) -> float:
-    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
 def _search(tuner, split, epochs=2, steps=5):
@@ -166,7 +154,7 @@ def test_default_space_is_read_from_the_family_registry():
         hp = keras_tuner.HyperParameters()
         hp.Fixed("family", family)
         model = hypermodel.build(hp)
-        space = _space(hp)
+        space = tuner_space(hp)
         for name, record in families.get(family).hyperparameters.items():
             if record.optional:
                 assert name not in space  # first_w0: tied to w0 unless given
@@ -186,7 +174,7 @@ def test_first_w0_is_tied_unless_given_and_then_reaches_the_first_layer():
     hp = keras_tuner.HyperParameters()
     tied = tuning.INRHyperModel(out_dims=1, families="siren", w0=15.0, width=8, depth=2, jit_compile=False)
     model = tied.build(hp)
-    assert "first_w0" not in _space(hp) and "first_w0 (siren): = w0" in tied.search_space_summary()
+    assert "first_w0" not in tuner_space(hp) and "first_w0 (siren): = w0" in tied.search_space_summary()
     assert [layer.w0 for layer in model.hidden_layers] == [15.0, 15.0]
 
     given = tuning.INRHyperModel(out_dims=1, families="siren", w0=15.0, first_w0=(40.0, 60.0), width=8, depth=2,
@@ -289,7 +277,7 @@ def test_default_learning_rate_range_is_per_family(family):
     hp = keras_tuner.HyperParameters()
     hp.Fixed("family", family)
     model = tuning.INRHyperModel(out_dims=1, width=16, depth=1, jit_compile=False).build(hp)
-    space = _space(hp)
+    space = tuner_space(hp)
     centre = training.recommended(family)["learning_rate"]
     assert "learning_rate" not in space  # no shared entry by default
     for other in DEFAULT_FAMILIES:
@@ -301,7 +289,7 @@ def test_default_learning_rate_range_is_per_family(family):
         assert hp.is_active(entry) == (other == family)
     # Not tuned, the rate is the family's recommended one (the entry's default), and the optimiser gets it.
     assert hp.get(tuning.learning_rate_name(family)) == pytest.approx(centre)
-    assert _learning_rate(model) == pytest.approx(centre)
+    assert optimizer_learning_rate(model) == pytest.approx(centre)
     assert tuning.learning_rate_of(hp) == pytest.approx(centre)
     # the ranges differ between families
     assert training.recommended("ffn")["learning_rate"] != training.recommended("siren")["learning_rate"]
@@ -313,11 +301,11 @@ def test_user_learning_rate_applies_to_every_family():
         hp = keras_tuner.HyperParameters()
         hp.Fixed("family", family)
         model = hypermodel.build(hp)
-        space = _space(hp)
+        space = tuner_space(hp)
         assert not any(name.startswith("learning_rate_") for name in space)
         assert (space["learning_rate"].min_value, space["learning_rate"].max_value) == (1e-3, 4e-3)
         assert not space["learning_rate"].conditions
-        assert _learning_rate(model) == pytest.approx(hp.get("learning_rate"))
+        assert optimizer_learning_rate(model) == pytest.approx(hp.get("learning_rate"))
     assert "learning_rate: [0.001, 0.004] log" in hypermodel.search_space_summary()
     assert "learning_rate_gauss" in tuning.INRHyperModel(out_dims=1).search_space_summary()
 
@@ -356,7 +344,7 @@ def test_tuner_fixed_learning_rate_applies_to_every_family(split, tmp_path):
     trials = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"]
     assert len(trials) == 3
     assert all(tuning.learning_rate_of(t.hyperparameters) == pytest.approx(4e-3) for t in trials)
-    assert _learning_rate(tuning.best_model(tuner)) == pytest.approx(4e-3)
+    assert optimizer_learning_rate(tuning.best_model(tuner)) == pytest.approx(4e-3)
 
 
 def test_learning_rate_of_bad_input():

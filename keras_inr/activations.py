@@ -2,11 +2,46 @@
 
 Every function here is used both by the Keras layers in :mod:`keras_inr.layers` and by the hypernetwork path in
 :mod:`hypernets`, which applies the same maths to generated weights. Inputs are pre-activations of any shape.
+
+16-bit compute (``mixed_bfloat16``, ``mixed_float16``, ``bfloat16`` policies): :func:`sine` and :func:`gaussian`
+multiply the pre-activation by a large factor (``w0 = 30``, ``s = 10``) before a periodic or sharply peaked function.
+In 16 bits that product loses what matters: bfloat16 keeps 8 significant bits, so a phase ``w0 z`` near 30 is
+rounded to a multiple of 0.125 rad. They therefore form the product and apply the function in float32
+(:func:`in_float32`) and return the result in the pre-activation's 16-bit dtype; the cost is one elementwise cast
+each way. Use :func:`in_float32` in your own activations (``CoordinateDense.activate``) for the same care.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from keras import ops
+from keras.backend import standardize_dtype
+
+#: The 16-bit float dtypes that :func:`in_float32` computes around.
+HALF_DTYPES = ("float16", "bfloat16")
+
+
+def in_float32(function: Callable, preactivation):
+    """``function(preactivation)`` computed in float32 when ``preactivation`` is 16-bit, returned in its dtype.
+
+    Args:
+        function: an elementwise function of one tensor written with ``keras.ops`` (e.g. ``lambda z: ops.cos(10 * z)``).
+        preactivation: a tensor (or array) of any shape and float dtype.
+
+    Returns:
+        ``function(preactivation)``, of the same shape and dtype as ``preactivation``; for float32 (or wider) inputs
+        this is exactly ``function(preactivation)``.
+
+    Example:
+        >>> z = ops.ones((2, 3), dtype="bfloat16")
+        >>> standardize_dtype(in_float32(lambda t: ops.sin(30.0 * t), z).dtype)  # computed in float32
+        'bfloat16'
+    """
+    dtype = standardize_dtype(getattr(preactivation, "dtype", "float32"))
+    if dtype not in HALF_DTYPES:
+        return function(preactivation)
+    return ops.cast(function(ops.cast(preactivation, "float32")), dtype)
 
 
 def sine(preactivation, w0: float = 30.0):
@@ -21,9 +56,11 @@ def sine(preactivation, w0: float = 30.0):
         w0: frequency factor omega_0.
 
     Returns:
-        Tensor of the same shape as ``preactivation``.
+        Tensor of the same shape and dtype as ``preactivation``. For a 16-bit ``preactivation`` the phase ``w0 * z``
+        and its sine are computed in float32 (see :func:`in_float32`): in bfloat16 a phase near 30 would be rounded
+        to a multiple of 0.125 rad before the sine sees it.
     """
-    return ops.sin(w0 * preactivation)
+    return in_float32(lambda z: ops.sin(w0 * z), preactivation)
 
 
 def gaussian(preactivation, inverse_scale: float = 10.0):
@@ -38,9 +75,10 @@ def gaussian(preactivation, inverse_scale: float = 10.0):
         inverse_scale: ``s`` above; must be positive.
 
     Returns:
-        Tensor of the same shape as ``preactivation``, values in ``(0, 1]``.
+        Tensor of the same shape and dtype as ``preactivation``, values in ``[0, 1]``. For a 16-bit
+        ``preactivation``, ``s * z``, its square and the exponential are computed in float32 (see :func:`in_float32`).
     """
-    return ops.exp(-ops.square(inverse_scale * preactivation))
+    return in_float32(lambda z: ops.exp(-ops.square(inverse_scale * z)), preactivation)
 
 
 def relu(preactivation):

@@ -5,15 +5,20 @@ Every model maps coordinates ``(N, in_dims)`` -- or ``(batch, points, in_dims)``
 :attr:`CoordinateMLP.weight_layers` and can run on weights supplied from outside with
 :meth:`CoordinateMLP.call_with_weights`; that is how :mod:`hypernets` reuses a keras-inr model as the architecture of
 the INRs it generates.
+
+Dtype policies: a model's ``dtype`` (e.g. ``SIREN(out_dims=1, dtype="mixed_bfloat16")``) reaches every sublayer it
+builds. Coordinates enter in float32 under every policy, so that the encoding or the first layer -- which compute in
+float32 (see :mod:`keras_inr.layers`) -- see them unrounded; outputs are in the compute dtype.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 
 from keras_inr import families as inr_families
+from keras_inr.activations import HALF_DTYPES
 from keras_inr.layers.dense import CoordinateDense
 from keras_inr.layers.encodings import FourierFeatures, PositionalEncoding
 from keras_inr.saving import register
@@ -41,10 +46,12 @@ class CoordinateMLP(keras.Model):
         encoding: ``None``, a Keras layer applied to the coordinates first, or ``"fourier"`` / ``"positional"``.
         encoding_config: keyword arguments of the encoding when it is given by name.
         in_dims: optional coordinate dimensionality; when given, the model is built at once.
-        **kwargs: standard ``keras.Model`` arguments (``name``, ``dtype``).
+        **kwargs: standard ``keras.Model`` arguments (``name``, ``dtype``). ``dtype`` (a policy name such as
+            ``"mixed_bfloat16"``) applies to every layer the model builds; an encoding given as a layer keeps its own.
 
     Shapes:
-        input ``(N, in_dims)`` or ``(batch, points, in_dims)``; output ``(N, out_dims)`` / ``(batch, points, out_dims)``.
+        input ``(N, in_dims)`` or ``(batch, points, in_dims)``, kept in float32; output ``(N, out_dims)`` /
+        ``(batch, points, out_dims)`` in the compute dtype.
     """
 
     def __init__(
@@ -71,7 +78,7 @@ class CoordinateMLP(keras.Model):
         self._family_encoding = encoding is None and self.family.encoding is not None
         if self._family_encoding:
             encoding_kwargs = {**self.family.encoding_kwargs(self.hidden_config), **self.encoding_config}
-            self.encoding = self.family.encoding(**encoding_kwargs, name="encoding")
+            self.encoding = self.family.encoding(**encoding_kwargs, name="encoding", dtype=self.dtype_policy)
         else:
             self.encoding = self._make_encoding(encoding, self.encoding_config)
         self.hidden_layers = [self._make_hidden_layer(index) for index in range(self.depth)]
@@ -81,15 +88,14 @@ class CoordinateMLP(keras.Model):
             self.build((None, check_positive_int("in_dims", in_dims)))
 
     # --- construction -----------------------------------------------------------------------------------------
-    @staticmethod
-    def _make_encoding(encoding, encoding_config: dict):
+    def _make_encoding(self, encoding, encoding_config: dict):
         if encoding is None:
             if encoding_config:
                 raise ValueError("`encoding_config` was given but `encoding` is None.")
             return None
         if isinstance(encoding, str):
             check_choice("encoding", encoding, tuple(ENCODINGS))
-            return ENCODINGS[encoding](**encoding_config, name="encoding")
+            return ENCODINGS[encoding](**encoding_config, name="encoding", dtype=self.dtype_policy)
         if isinstance(encoding, dict):  # a serialized layer (from get_config)
             return keras.saving.deserialize_keras_object(encoding)
         if isinstance(encoding, keras.layers.Layer):
@@ -98,15 +104,23 @@ class CoordinateMLP(keras.Model):
 
     def _make_hidden_layer(self, index: int) -> CoordinateDense:
         kwargs = self.family.layer_kwargs(self.hidden_config, index)
-        return self.family.layer(self.width, is_first=index == 0, name=f"hidden_{index}", **kwargs)
+        return self.family.layer(
+            self.width, is_first=index == 0, name=f"hidden_{index}", dtype=self.dtype_policy, **kwargs
+        )
 
     def _make_output_layer(self) -> CoordinateDense:
         kernel_init, bias_init = self.family.layer.output_initializers(
             self.depth, **self.family.layer_kwargs(self.hidden_config, 1)
         )
         return CoordinateDense(
-            self.out_dims, kernel_initializer=kernel_init, bias_initializer=bias_init, name="output"
+            self.out_dims, kernel_initializer=kernel_init, bias_initializer=bias_init, is_first=self.depth == 0,
+            name="output", dtype=self.dtype_policy,
         )
+
+    @property
+    def input_dtype(self):
+        """Coordinates stay float32 under a 16-bit policy: the encoding or first layer computes in float32."""
+        return "float32" if self.compute_dtype in HALF_DTYPES else self.compute_dtype
 
     def build(self, input_shape):
         in_dims = input_shape[-1]
@@ -324,15 +338,15 @@ class CombinedINR(keras.Model):
     ``f(v) = sum_k f_k(v)``: e.g. a SIREN for detail plus a low-frequency Gaussian INR.
 
     Args:
-        inrs: a non-empty list of keras-inr models with the same ``out_dims``.
-        **kwargs: standard ``keras.Model`` arguments.
+        inrs: a non-empty list of keras-inr models with the same ``out_dims`` and the same dtype policy.
+        **kwargs: standard ``keras.Model`` arguments. ``dtype`` defaults to the members' policy; if given, it must be
+            theirs (build the members with it: ``CombinedINR([SIREN(1, dtype=p), GaussianINR(1, dtype=p)], dtype=p)``).
 
     Shapes:
-        input ``(N, in_dims)``; output ``(N, out_dims)``.
+        input ``(N, in_dims)``, kept in float32; output ``(N, out_dims)`` in the compute dtype.
     """
 
     def __init__(self, inrs: Sequence, **kwargs):
-        super().__init__(**kwargs)
         inrs = [keras.saving.deserialize_keras_object(m) if isinstance(m, dict) else m for m in inrs]
         if not inrs:
             raise ValueError("`inrs` must be a non-empty list of keras-inr models, got an empty list.")
@@ -342,6 +356,18 @@ class CombinedINR(keras.Model):
         out_dims = {model.out_dims for model in inrs}
         if len(out_dims) != 1:
             raise ValueError(f"All models in `inrs` must have the same `out_dims`, got {sorted(out_dims)}.")
+        policies = {model.dtype_policy.name for model in inrs}
+        if kwargs.get("dtype") is None:
+            if len(policies) != 1:
+                raise ValueError(f"All models in `inrs` must have the same dtype policy, got {sorted(policies)}.")
+            kwargs["dtype"] = inrs[0].dtype_policy
+        super().__init__(**kwargs)
+        wrong = sorted({model.dtype_policy.name for model in inrs} - {self.dtype_policy.name})
+        if wrong:
+            raise ValueError(
+                f"All models in `inrs` must have the dtype policy of the CombinedINR, `dtype`="
+                f"{self.dtype_policy.name!r}; got members with {wrong} (construct them with the same `dtype`)."
+            )
         self.inrs = list(inrs)
         self.out_dims = out_dims.pop()
         self.in_dims = None
@@ -376,6 +402,11 @@ class CombinedINR(keras.Model):
             outputs = member if outputs is None else outputs + member
             start += count
         return outputs
+
+    @property
+    def input_dtype(self):
+        """Coordinates stay float32 under a 16-bit policy (each member takes them so)."""
+        return "float32" if self.compute_dtype in HALF_DTYPES else self.compute_dtype
 
     def call(self, inputs, training=None):
         self.check_coordinates(inputs)

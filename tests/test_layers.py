@@ -60,13 +60,20 @@ def test_fourier_features_values_and_distribution():
     angles = 2 * np.pi * coordinates @ projection
     np.testing.assert_allclose(features, np.concatenate([np.cos(angles), np.sin(angles)], -1), atol=2e-3)
     assert not layer.trainable_weights  # fixed by default, as in Tancik et al.
-    assert FourierFeatures(8, trainable=True)(coordinates) is not None
 
 
-def test_fourier_features_trainable_flag():
-    layer = FourierFeatures(num_features=4, trainable=True)
-    layer.build((None, 3))
-    assert len(layer.trainable_weights) == 1
+@pytest.mark.parametrize("trainable", [False, True])
+def test_fourier_features_trainable_flag_decides_whether_training_moves_the_projection(trainable):
+    layer = FourierFeatures(num_features=4, trainable=trainable, seed=5)
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(layer(inputs)))
+    assert [w.path for w in layer.trainable_weights] == ([layer.projection.path] if trainable else [])
+    before = to_numpy(layer.projection)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    coordinates = np.random.uniform(-1, 1, (16, 3)).astype("float32")
+    model.fit(coordinates, np.sin(3 * coordinates[:, :1]), batch_size=16, epochs=1, verbose=0)
+    moved = not np.array_equal(to_numpy(layer.projection), before)
+    assert moved == trainable
 
 
 def test_positional_encoding_matches_hand_computation():
@@ -83,6 +90,43 @@ def test_activations_are_the_formulas():
     z = np.linspace(-2, 2, 11).astype("float32")
     np.testing.assert_allclose(to_numpy(activations.sine(z, 7.0)), np.sin(7.0 * z), atol=1e-5)
     np.testing.assert_allclose(to_numpy(activations.gaussian(z, 2.0)), np.exp(-((2.0 * z) ** 2)), atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_sine_of_a_16_bit_preactivation_takes_its_phase_in_float32(dtype):
+    # z values exact in both 16-bit formats; w0 * z near 30 is not (bfloat16 rounds 30.x to a multiple of 0.125)
+    z = keras.ops.cast(np.array([0.9921875, 1.0078125, -0.99609375], "float32"), dtype)
+    outputs = activations.sine(z, 30.3)
+    assert keras.backend.standardize_dtype(outputs.dtype) == dtype
+    exact = np.sin(30.3 * to_numpy(keras.ops.cast(z, "float32")))
+    ulp = 2.0**-8 if dtype == "bfloat16" else 2.0**-11  # the output's own rounding near 1
+    np.testing.assert_allclose(to_numpy(keras.ops.cast(outputs, "float32")), exact, atol=ulp)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda dtype: SineDense(32, w0=30.0, is_first=True, dtype=dtype),
+        lambda dtype: FourierFeatures(16, scale=10.0, seed=2, dtype=dtype),
+        lambda dtype: PositionalEncoding(10, dtype=dtype),
+    ],
+)
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_coordinate_layers_compute_in_float32_under_mixed_policies(make, policy):
+    """The layers that see coordinates keep their phases: only the output's rounding separates them from float32."""
+    coordinates = np.random.uniform(-1, 1, (64, 2)).astype("float32")
+    coordinates[0] = [0.99609375 + 2.0**-12, -1.0]  # a coordinate that 16 bits cannot hold
+    mixed, reference = make(policy), make(None)
+    outputs = mixed(coordinates)
+    compute = keras.dtype_policies.get(policy).compute_dtype
+    assert keras.backend.standardize_dtype(outputs.dtype) == compute
+    assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in mixed.weights)
+    reference(coordinates)
+    reference.set_weights(mixed.get_weights())
+    expected = to_numpy(reference(coordinates))
+    ulp = 2.0**-8 if compute == "bfloat16" else 2.0**-11
+    actual = to_numpy(keras.ops.cast(outputs, "float32"))
+    np.testing.assert_allclose(actual, expected, atol=ulp * np.abs(expected).max())
 
 
 @pytest.mark.parametrize(

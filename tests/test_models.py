@@ -10,22 +10,22 @@ import pytest
 
 from keras_inr import data, training
 from keras_inr.layers import CoordinateDense, SineDense
-from keras_inr.models import CombinedINR, CoordinateMLP, FourierFeatureNetwork, GaussianINR, SIREN, build_model
+from keras_inr.models import SIREN, CombinedINR, CoordinateMLP, FourierFeatureNetwork, GaussianINR, build_model
 from tests.conftest import to_numpy
 
-SMALL_MODELS = {
-    "siren": lambda out_dims: SIREN(out_dims, width=16, depth=2),
-    "gauss": lambda out_dims: GaussianINR(out_dims, width=16, depth=2, inverse_scale=3.0),
-    "ffn": lambda out_dims: FourierFeatureNetwork(out_dims, width=16, depth=2, num_features=8, scale=2.0),
-    "mlp_fourier_sine": lambda out_dims: CoordinateMLP(
+SMALL_MODELS = {  # name -> make(out_dims, **keras_kwargs)
+    "siren": lambda out_dims, **kw: SIREN(out_dims, width=16, depth=2, **kw),
+    "gauss": lambda out_dims, **kw: GaussianINR(out_dims, width=16, depth=2, inverse_scale=3.0, **kw),
+    "ffn": lambda out_dims, **kw: FourierFeatureNetwork(out_dims, width=16, depth=2, num_features=8, scale=2.0, **kw),
+    "mlp_fourier_sine": lambda out_dims, **kw: CoordinateMLP(
         out_dims, 16, 1, hidden="sine", hidden_config={"w0": 10.0}, encoding="fourier",
-        encoding_config={"num_features": 4, "scale": 1.0},
+        encoding_config={"num_features": 4, "scale": 1.0}, **kw,
     ),
-    "mlp_positional_relu": lambda out_dims: CoordinateMLP(
-        out_dims, 16, 2, hidden="relu", encoding="positional", encoding_config={"num_frequencies": 3}
+    "mlp_positional_relu": lambda out_dims, **kw: CoordinateMLP(
+        out_dims, 16, 2, hidden="relu", encoding="positional", encoding_config={"num_frequencies": 3}, **kw
     ),
-    "combined": lambda out_dims: CombinedINR(
-        [SIREN(out_dims, width=8, depth=1), GaussianINR(out_dims, width=8, depth=1)]
+    "combined": lambda out_dims, **kw: CombinedINR(
+        [SIREN(out_dims, width=8, depth=1, **kw), GaussianINR(out_dims, width=8, depth=1, **kw)], **kw
     ),
 }
 
@@ -35,7 +35,15 @@ SMALL_MODELS = {
 def test_any_coordinate_dimension(name, in_dims):
     model = SMALL_MODELS[name](3)
     coordinates = np.random.uniform(-1, 1, (11, in_dims)).astype("float32")
-    assert tuple(model(coordinates).shape) == (11, 3)
+    outputs = to_numpy(model(coordinates))
+    assert outputs.shape == (11, 3) and np.all(np.isfinite(outputs))
+    # every coordinate axis reaches the output, and each point's output depends on that point only
+    for axis in range(in_dims):
+        moved = coordinates.copy()
+        moved[0, axis] += 0.25
+        changed = np.any(to_numpy(model(moved)) != outputs, axis=-1)
+        assert changed[0], f"moving coordinate axis {axis} did not change the output"
+        np.testing.assert_allclose(to_numpy(model(moved))[1:], outputs[1:], atol=1e-6)
 
 
 def test_siren_architecture_and_reference_initialisation():
@@ -100,8 +108,12 @@ def test_save_and_load_give_identical_predictions(name, tmp_path):
     restored = keras.saving.load_model(path)
     assert type(restored) is type(model)
     np.testing.assert_array_equal(to_numpy(restored(coordinates)), expected)
-    # the optimizer state travels too, so training can continue
+    # the optimizer state travels too, so training continues from step 2 with Adam's moments
+    assert int(restored.optimizer.iterations) == int(model.optimizer.iterations) == 2
+    for saved, loaded in zip(model.optimizer.variables, restored.optimizer.variables):
+        np.testing.assert_array_equal(to_numpy(loaded), to_numpy(saved))
     restored.fit(coordinates, np.zeros((13, 2), "float32"), epochs=1, verbose=0)
+    assert int(restored.optimizer.iterations) == 3
 
 
 @pytest.mark.parametrize(
@@ -126,6 +138,25 @@ def test_fit_on_a_small_image_reaches_a_psnr_floor(family, hyperparameters, floo
     assert achieved > floor, f"{family} reached only {achieved:.2f} dB after {steps} steps"
     # the PSNR metric logged by fit agrees with a PSNR computed by hand on the final render (one step apart)
     assert history.history["psnr"][-1] == pytest.approx(achieved, abs=1.0)
+
+
+@pytest.mark.parametrize("policy", ["bfloat16", "mixed_bfloat16", "mixed_float16"])
+@pytest.mark.parametrize("name", sorted(SMALL_MODELS))
+def test_dtype_policy_reaches_every_sublayer(name, policy):
+    """Regression: SIREN(dtype="bfloat16") kept float32 weights and outputs (sublayers built without the policy)."""
+    expected = keras.dtype_policies.get(policy)
+    model = SMALL_MODELS[name](2, dtype=policy)
+    outputs = model(np.random.uniform(-1, 1, (5, 2)).astype("float32"))
+    assert keras.backend.standardize_dtype(outputs.dtype) == expected.compute_dtype
+    assert {keras.backend.standardize_dtype(w.dtype) for w in model.weights} == {expected.variable_dtype}
+    assert {layer.dtype_policy.name for layer in model._flatten_layers()} == {policy}
+
+
+def test_combined_inr_rejects_members_of_another_policy():
+    with pytest.raises(ValueError, match="dtype"):
+        CombinedINR([SIREN(1, width=8, depth=1)], dtype="mixed_bfloat16")
+    with pytest.raises(ValueError, match="dtype policy"):
+        CombinedINR([SIREN(1, width=8, depth=1), SIREN(1, width=8, depth=1, dtype="bfloat16")])
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,20 @@ inputs                 kernel                       bias                       o
 
 The layer's ``call`` passes its own variables; a hypernetwork passes generated tensors. The activation and the
 initialisation come from :mod:`keras_inr.activations` and :mod:`keras_inr.initializers`, so nothing is written twice.
+
+Dtype policies: every layer follows its ``dtype`` policy (variables in the variable dtype, outputs in the compute
+dtype). Under a 16-bit compute dtype the *first* layer (``is_first=True``, the one that sees the coordinates)
+computes in float32 from float32 inputs and float32 reads of its variables, and casts its output to the compute
+dtype: 16 bits cannot resolve the coordinate grid (bfloat16 rounds coordinates near 1 to multiples of 2^-7, coarser
+than a 256-pixel grid) and SIREN multiplies them by ``w0 = 30``. Its fan-in is the coordinate dimension, so this
+costs little. Later layers compute in 16 bits, their activations in float32 (:mod:`keras_inr.activations`).
 """
 
 from __future__ import annotations
 
 import keras
 from keras import ops
+from keras.backend import standardize_dtype
 
 from keras_inr import activations as inr_activations
 from keras_inr import initializers as inr_initializers
@@ -75,11 +83,21 @@ class CoordinateDense(keras.layers.Layer):
         **kwargs: standard ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
 
     Shapes:
-        input ``(..., in)``; output ``(..., units)``.
+        input ``(..., in)``; output ``(..., units)``, in the compute dtype of the layer's policy.
+
+    Dtype policies:
+        With a 16-bit compute dtype (``mixed_bfloat16``, ``mixed_float16``, ``bfloat16``) a first layer
+        (``is_first=True``) takes float32 inputs, reads its variables in float32 and computes its affine map and
+        activation in float32, then casts the output to the compute dtype (see the module docstring); set the class
+        attribute ``first_layer_in_float32 = False`` in a subclass to compute it in 16 bits like the others. Write
+        ``activate`` with :func:`keras_inr.activations.in_float32` when it multiplies the pre-activation by a large
+        factor (as :class:`SineDense` does).
     """
 
     #: name of the function of :mod:`keras_inr.activations` used by this layer class
     activation_name = "linear"
+    #: whether a first layer (``is_first=True``) computes in float32 under a 16-bit compute dtype
+    first_layer_in_float32 = True
 
     def __init__(
         self,
@@ -126,6 +144,11 @@ class CoordinateDense(keras.layers.Layer):
         """
         return "glorot_uniform", "zeros"
 
+    @property
+    def computes_in_float32(self) -> bool:
+        """Whether this layer computes in float32 under any compute dtype (a first layer; see the class docstring)."""
+        return self.is_first and self.first_layer_in_float32
+
     def call_with_weights(self, inputs, kernel, bias=None):
         """Apply this layer's maths with the given weights.
 
@@ -135,9 +158,20 @@ class CoordinateDense(keras.layers.Layer):
             bias: ``None``, ``(units,)`` or ``(batch, units)``.
 
         Returns:
-            ``(..., units)`` or ``(batch, points, units)``.
+            ``(..., units)`` or ``(batch, points, units)``. When the layer :attr:`computes_in_float32` and an operand is
+            16-bit, the maths runs in float32 and the result has that 16-bit dtype.
         """
-        return self.activate(affine(inputs, kernel, bias if self.use_bias else None))
+        bias = bias if self.use_bias else None
+        if self.computes_in_float32:
+            half = [
+                standardize_dtype(value.dtype) for value in (inputs, kernel, bias)
+                if value is not None and standardize_dtype(value.dtype) in inr_activations.HALF_DTYPES
+            ]
+            if half:
+                inputs, kernel = ops.cast(inputs, "float32"), ops.cast(kernel, "float32")
+                bias = None if bias is None else ops.cast(bias, "float32")
+                return ops.cast(self.activate(affine(inputs, kernel, bias)), half[0])
+        return self.activate(affine(inputs, kernel, bias))
 
     # --- Keras plumbing ---------------------------------------------------------------------------------------
     def default_kernel_initializer(self, fan_in: int):
@@ -161,14 +195,30 @@ class CoordinateDense(keras.layers.Layer):
             raise ValueError(f"The last dimension of the inputs of {self.name} must be known, got {input_shape}.")
         self.input_dim = int(fan_in)
         kernel_init, bias_init = self.resolved_initializers(self.input_dim)
-        self.kernel = self.add_weight(name="kernel", shape=(self.input_dim, self.units), initializer=kernel_init)
+        # A float32-computing first layer reads its (float32, under mixed policies) variables without autocasting.
+        autocast = not self.computes_in_float32
+        self.kernel = self.add_weight(
+            name="kernel", shape=(self.input_dim, self.units), initializer=kernel_init, autocast=autocast
+        )
         self.bias = (
-            self.add_weight(name="bias", shape=(self.units,), initializer=bias_init) if self.use_bias else None
+            self.add_weight(name="bias", shape=(self.units,), initializer=bias_init, autocast=autocast)
+            if self.use_bias
+            else None
         )
         self.input_spec = keras.layers.InputSpec(min_ndim=1, axes={-1: self.input_dim})
 
+    @property
+    def input_dtype(self):
+        """The dtype Keras converts inputs to: float32 for a float32-computing first layer, else the compute dtype."""
+        if self.computes_in_float32 and self.compute_dtype in inr_activations.HALF_DTYPES:
+            return "float32"
+        return self.compute_dtype
+
     def call(self, inputs, training=None):
-        return self.call_with_weights(inputs, self.kernel, self.bias)
+        outputs = self.call_with_weights(inputs, self.kernel, self.bias)
+        if standardize_dtype(outputs.dtype) != self.compute_dtype:
+            outputs = ops.cast(outputs, self.compute_dtype)
+        return outputs
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
@@ -201,6 +251,10 @@ class SineDense(CoordinateDense):
     https://arxiv.org/abs/2006.09661, section 3.2. Kernel ``W ~ U(-1/n, 1/n)`` for the first layer and
     ``U(-sqrt(6/n)/w0, sqrt(6/n)/w0)`` otherwise (n = fan-in); bias ``U(-1/sqrt(n), 1/sqrt(n))`` as in the reference
     implementation (``vsitzmann/siren``, ``modules.py``).
+
+    Under a 16-bit compute dtype the phase ``w0 z`` and its sine are computed in float32 and the result cast back
+    (:func:`keras_inr.activations.sine`), and a first layer computes entirely in float32 (see
+    :class:`CoordinateDense`): in bfloat16 a phase near 30 is only resolved to 0.125 rad.
 
     Args:
         units: number of outputs.
@@ -265,6 +319,8 @@ class GaussianDense(CoordinateDense):
 
     Ramasinghe & Lucey 2022, "Beyond Periodicity: Towards a Unifying Framework for Activations in Coordinate-MLPs",
     https://arxiv.org/abs/2111.15135, section 4; Xavier-uniform kernels and zero biases, as in the paper's code.
+    Under a 16-bit compute dtype ``s z`` and the Gaussian are computed in float32
+    (:func:`keras_inr.activations.gaussian`).
 
     Args:
         units: number of outputs.

@@ -3,6 +3,12 @@
 Both map coordinates ``(..., in_dims)`` to features through ``v @ B`` for a matrix ``B`` (random for Fourier features,
 fixed powers of two for positional encoding), then take ``cos`` and ``sin``. They have no per-sample weights, so a
 hypernetwork applies them as they are, to inputs of shape ``(batch, points, in_dims)``.
+
+Dtype policies: the phases ``2 pi v B`` reach tens of radians for Fourier features (``B ~ N(0, 5^2)``) and
+thousands for positional encoding (``2^9 pi``); 16 bits would round them to whole radians. Under any policy both
+layers therefore take float32 coordinates, read their matrix in float32 (under the ``mixed_*`` policies; in its
+variable dtype under ``bfloat16``), compute the phases and their cosines and sines in float32, and return the
+features in the compute dtype. The matrix has ``in_dims`` rows, so this costs little.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ import math
 import keras
 import numpy as np
 from keras import ops
+from keras.backend import standardize_dtype
 
 from keras_inr import initializers as inr_initializers
+from keras_inr.activations import HALF_DTYPES
 from keras_inr.saving import register
 from keras_inr.validation import check_positive_float, check_positive_int
 
@@ -26,14 +34,40 @@ def fourier_features(coordinates, projection):
         projection: ``B``, shape ``(in_dims, num_features)``.
 
     Returns:
-        ``(..., 2 * num_features)``: all cosines, then all sines.
+        ``(..., 2 * num_features)``: all cosines, then all sines. When an argument is 16-bit, the phases and their
+        cosines and sines are computed in float32 and the result has that 16-bit dtype.
     """
+    half = [
+        standardize_dtype(value.dtype) for value in (coordinates, projection)
+        if standardize_dtype(value.dtype) in HALF_DTYPES
+    ]
+    if half:
+        coordinates, projection = ops.cast(coordinates, "float32"), ops.cast(projection, "float32")
     angles = (2.0 * math.pi) * ops.matmul(coordinates, projection)
-    return ops.concatenate([ops.cos(angles), ops.sin(angles)], axis=-1)
+    features = ops.concatenate([ops.cos(angles), ops.sin(angles)], axis=-1)
+    return ops.cast(features, half[0]) if half else features
+
+
+class _Float32Encoding(keras.layers.Layer):
+    """Base of the encodings: float32 inputs and phases under every policy, outputs in the compute dtype."""
+
+    @property
+    def input_dtype(self):
+        return "float32" if self.compute_dtype in HALF_DTYPES else self.compute_dtype
+
+    def _output(self, features):
+        if standardize_dtype(features.dtype) != self.compute_dtype:
+            features = ops.cast(features, self.compute_dtype)
+        return features
+
+    def _projection_weight(self, shape, initializer, trainable: bool):
+        return self.add_weight(
+            name="projection", shape=shape, initializer=initializer, trainable=trainable, autocast=False
+        )
 
 
 @register
-class FourierFeatures(keras.layers.Layer):
+class FourierFeatures(_Float32Encoding):
     """Gaussian random Fourier feature mapping ``[cos(2 pi B v), sin(2 pi B v)]``, ``B ~ N(0, scale^2)``.
 
     Tancik et al. 2020, "Fourier Features Let Networks Learn High Frequency Functions in Low Dimensional Domains",
@@ -50,7 +84,7 @@ class FourierFeatures(keras.layers.Layer):
         **kwargs: standard layer arguments.
 
     Shapes:
-        input ``(..., in_dims)``; output ``(..., 2 * num_features)``.
+        input ``(..., in_dims)``; output ``(..., 2 * num_features)`` in the compute dtype (phases in float32).
     """
 
     def __init__(
@@ -70,16 +104,15 @@ class FourierFeatures(keras.layers.Layer):
         in_dims = input_shape[-1]
         if in_dims is None:
             raise ValueError(f"The last dimension of the inputs of {self.name} must be known, got {input_shape}.")
-        self.projection = self.add_weight(
-            name="projection",
-            shape=(int(in_dims), self.num_features),
-            initializer=inr_initializers.fourier_feature_matrix(self.scale, self.seed),
+        self.projection = self._projection_weight(
+            (int(in_dims), self.num_features),
+            inr_initializers.fourier_feature_matrix(self.scale, self.seed),
             trainable=self.trainable,
         )
         self.input_spec = keras.layers.InputSpec(min_ndim=1, axes={-1: int(in_dims)})
 
     def call(self, inputs, training=None):
-        return fourier_features(inputs, self.projection)
+        return self._output(fourier_features(inputs, self.projection))
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 2 * self.num_features)
@@ -91,7 +124,7 @@ class FourierFeatures(keras.layers.Layer):
 
 
 @register
-class PositionalEncoding(keras.layers.Layer):
+class PositionalEncoding(_Float32Encoding):
     """NeRF positional encoding ``(sin(2^k pi v), cos(2^k pi v))`` for ``k = 0 .. L-1``.
 
     Mildenhall et al. 2020, "NeRF", https://arxiv.org/abs/2003.08934, equation 4. Implemented as
@@ -103,7 +136,8 @@ class PositionalEncoding(keras.layers.Layer):
         **kwargs: standard layer arguments.
 
     Shapes:
-        input ``(..., in_dims)``; output ``(..., in_dims * (2 L + include_input))``.
+        input ``(..., in_dims)``; output ``(..., in_dims * (2 L + include_input))`` in the compute dtype (phases in
+        float32).
     """
 
     def __init__(self, num_frequencies: int = 10, include_input: bool = True, **kwargs):
@@ -119,18 +153,15 @@ class PositionalEncoding(keras.layers.Layer):
         # Column (d, k) of B holds 2^k / 2 in row d, so that 2 pi v B = 2^k pi v_d (block-diagonal structure).
         octaves = 2.0 ** np.arange(self.num_frequencies, dtype="float32") / 2.0
         projection = np.kron(np.eye(self.in_dims, dtype="float32"), octaves[None, :])
-        self.projection = self.add_weight(
-            name="projection",
-            shape=projection.shape,
-            initializer=keras.initializers.Constant(projection),
-            trainable=False,
+        self.projection = self._projection_weight(
+            projection.shape, keras.initializers.Constant(projection), trainable=False
         )
         self.input_spec = keras.layers.InputSpec(min_ndim=1, axes={-1: self.in_dims})
 
     def call(self, inputs, training=None):
-        encoded = fourier_features(inputs, self.projection)
+        encoded = self._output(fourier_features(inputs, self.projection))
         if self.include_input:
-            encoded = ops.concatenate([inputs, encoded], axis=-1)
+            encoded = ops.concatenate([self._output(inputs), encoded], axis=-1)
         return encoded
 
     def compute_output_shape(self, input_shape):

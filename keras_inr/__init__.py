@@ -9,7 +9,7 @@ from keras_inr.backend_setup import select_default_backend
 select_default_backend()
 
 from keras_inr import activations, families, initializers, layers, models  # noqa: E402
-from keras_inr import callbacks, data, fitting, metrics, training  # noqa: E402
+from keras_inr import callbacks, data, fitting, metrics, testing, training  # noqa: E402
 from keras_inr.fitting import fit_signal  # noqa: E402
 from keras_inr.models import (  # noqa: E402
     SIREN,
@@ -50,6 +50,7 @@ __all__ = [
     "fitting",
     "fit_signal",
     "metrics",
+    "testing",
     "training",
     "render",
 ]

@@ -82,7 +82,8 @@ def _seconds(function, arguments, repeats: int) -> list[float]:
 
 
 def matmul_seconds(left: np.ndarray, right: np.ndarray, repeats: int) -> list[float]:
-    """Seconds of each of ``repeats`` ``tf.function`` matrix products (one element fetched, so the call waits for the product)."""
+    """Seconds of each of ``repeats`` ``tf.function`` matrix products (one element fetched, so the call waits for
+    the product)."""
     function = tf.function(lambda a, b: tf.matmul(a, b)[0, 0])
     return _seconds(function, (tf.constant(left), tf.constant(right)), repeats)
 

@@ -26,6 +26,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras_inr  # noqa: E402,F401  (selects the backend first)
+
+# isort: split
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
@@ -59,45 +61,49 @@ def _median_times(functions: dict, repeats: int) -> dict:
 
 # --- 1. batched evaluation vs a loop over samples -------------------------------------------------------------------
 def benchmark_evaluation(batch_sizes, points: int, width: int, depth: int, repeats: int) -> list[dict]:
+    return [row for batch in batch_sizes for row in _evaluation_rows(batch, points, width, depth, repeats)]
+
+
+def _evaluation_rows(batch: int, points: int, width: int, depth: int, repeats: int) -> list[dict]:
+    """Batched evaluation of ``batch`` per-sample SIRENs vs a loop over the samples: one row per variant."""
     rows = []
-    for batch in batch_sizes:
-        keras.utils.set_random_seed(0)
-        encoder = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(32)])
-        model = hypernets.HyperINR(encoder, keras_inr.SIREN(out_dims=1, width=width, depth=depth), head="full",
-                                   head_config={"init_scale": 1.0})
-        datapoints = np.random.default_rng(0).random((batch, 8, 8, 1), dtype=np.float32)
-        weights = model(datapoints)  # per-sample kernels (batch, in, out), biases (batch, out)
-        coordinates = ops.convert_to_tensor(np.random.default_rng(1).uniform(-1, 1, (batch, points, 2)).astype("f4"))
-        target = model.target
+    keras.utils.set_random_seed(0)
+    encoder = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(32)])
+    model = hypernets.HyperINR(encoder, keras_inr.SIREN(out_dims=1, width=width, depth=depth), head="full",
+                               head_config={"init_scale": 1.0})
+    datapoints = np.random.default_rng(0).random((batch, 8, 8, 1), dtype=np.float32)
+    weights = model(datapoints)  # per-sample kernels (batch, in, out), biases (batch, out)
+    coordinates = ops.convert_to_tensor(np.random.default_rng(1).uniform(-1, 1, (batch, points, 2)).astype("f4"))
+    target = model.target
 
-        def batched_eager():
-            return target.call_with_weights(coordinates, weights)
+    def batched_eager():
+        return target.call_with_weights(coordinates, weights)
 
-        def one_sample(sample_coordinates, sample_weights):
-            return target.call_with_weights(sample_coordinates, sample_weights)
+    def one_sample(sample_coordinates, sample_weights):
+        return target.call_with_weights(sample_coordinates, sample_weights)
 
-        per_sample = [[(k[i], b[i]) for k, b in weights] for i in range(batch)]
-        functions = {}
-        if BACKEND == "jax":
-            import jax
+    per_sample = [[(k[i], b[i]) for k, b in weights] for i in range(batch)]
+    functions = {}
+    if BACKEND == "jax":
+        import jax
 
-            batched_jit = jax.jit(lambda c, w: target.call_with_weights(c, w))
-            sample_jit = jax.jit(one_sample)
-            functions["batched (jit)"] = lambda: batched_jit(coordinates, weights)
-            functions["loop (jit per sample)"] = lambda: [
-                sample_jit(coordinates[i], per_sample[i]) for i in range(batch)
-            ]
-        else:
-            functions["batched (eager)"] = batched_eager
-        functions["loop (eager)"] = lambda: [one_sample(coordinates[i], per_sample[i]) for i in range(batch)]
-        # the loop and the batched pass compute the same values
-        loop_values = np.stack([ops.convert_to_numpy(v) for v in functions["loop (eager)"]()])
-        np.testing.assert_allclose(ops.convert_to_numpy(batched_eager()), loop_values, rtol=1e-4, atol=1e-5)
-        times = _median_times(functions, repeats)
-        batched_name = next(name for name in times if name.startswith("batched"))
-        for name, seconds in times.items():
-            rows.append({"batch": batch, "variant": name, "ms": seconds * 1e3,
-                         "speedup": times[name] / times[batched_name] if name != batched_name else 1.0})
+        batched_jit = jax.jit(lambda c, w: target.call_with_weights(c, w))
+        sample_jit = jax.jit(one_sample)
+        functions["batched (jit)"] = lambda: batched_jit(coordinates, weights)
+        functions["loop (jit per sample)"] = lambda: [
+            sample_jit(coordinates[i], per_sample[i]) for i in range(batch)
+        ]
+    else:
+        functions["batched (eager)"] = batched_eager
+    functions["loop (eager)"] = lambda: [one_sample(coordinates[i], per_sample[i]) for i in range(batch)]
+    # the loop and the batched pass compute the same values
+    loop_values = np.stack([ops.convert_to_numpy(v) for v in functions["loop (eager)"]()])
+    np.testing.assert_allclose(ops.convert_to_numpy(batched_eager()), loop_values, rtol=1e-4, atol=1e-5)
+    times = _median_times(functions, repeats)
+    batched_name = next(name for name in times if name.startswith("batched"))
+    for name, seconds in times.items():
+        rows.append({"batch": batch, "variant": name, "ms": seconds * 1e3,
+                     "speedup": times[name] / times[batched_name] if name != batched_name else 1.0})
     return rows
 
 
@@ -126,7 +132,7 @@ def _numpy_weights(model) -> dict:
     """The HyperINR's trainable weights by role, as numpy (shared starting point of both implementations)."""
     dense = [layer for layer in model.encoder.layers if isinstance(layer, keras.layers.Dense)]
     return {
-        "encoder": [(ops.convert_to_numpy(l.kernel), ops.convert_to_numpy(l.bias)) for l in dense],
+        "encoder": [(ops.convert_to_numpy(d.kernel), ops.convert_to_numpy(d.bias)) for d in dense],
         "head": (ops.convert_to_numpy(model.head.kernel), ops.convert_to_numpy(model.head.bias)),
         "weight_scale": ops.convert_to_numpy(model.head.weight_scale),  # fixed (non-trainable)
     }

@@ -8,8 +8,19 @@ from keras_inr.backend_setup import select_default_backend
 
 select_default_backend()
 
-from keras_inr import activations, families, initializers, layers, models  # noqa: E402
-from keras_inr import callbacks, data, fitting, metrics, testing, training  # noqa: E402
+from keras_inr import (  # noqa: E402
+    activations,
+    callbacks,
+    data,
+    families,
+    fitting,
+    initializers,
+    layers,
+    metrics,
+    models,
+    testing,
+    training,
+)
 from keras_inr.fitting import fit_signal  # noqa: E402
 from keras_inr.models import (  # noqa: E402
     SIREN,

@@ -1,4 +1,4 @@
-"""Datasets for HyperINR training: batches of datapoints with coordinates sampled in their signals and the values there."""
+"""Datasets for HyperINR training: batches of datapoints, coordinates sampled in their signals, and the values there."""
 
 from __future__ import annotations
 
@@ -81,9 +81,9 @@ class FieldDataset(keras.utils.PyDataset):
             points_per_signal = check_positive_int(self._points_argument, points_per_signal)
             if not self.replace and points_per_signal > self.num_points:
                 raise ValueError(
-                    f"`{self._points_argument}`={points_per_signal} exceeds the {self.num_points} grid points of each signal "
-                    f"(grid shape {self.grid_shape}) and replace=False; lower it, pass None for all points, or set "
-                    "replace=True."
+                    f"`{self._points_argument}`={points_per_signal} exceeds the {self.num_points} grid points of each "
+                    f"signal (grid shape {self.grid_shape}) and replace=False; lower it, pass None for all points, or "
+                    "set replace=True."
                 )
         self.points_per_signal = points_per_signal
         self.datapoints = self._resolve_datapoints(datapoints)
@@ -106,8 +106,8 @@ class FieldDataset(keras.utils.PyDataset):
         datapoints = np.asarray(datapoints)
         if datapoints.ndim == 0 or len(datapoints) != len(self.signals):
             raise ValueError(
-                f"`datapoints` must be 'signals', 'indices' or an array with one entry per signal ({len(self.signals)}), "
-                f"got shape {datapoints.shape}."
+                "`datapoints` must be 'signals', 'indices' or an array with one entry per signal "
+                f"({len(self.signals)}), got shape {datapoints.shape}."
             )
         return datapoints
 

@@ -14,11 +14,14 @@ Weights are always a list with one ``(kernel, bias)`` pair per entry of ``target
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
+import keras
 import numpy as np
 from keras import ops
+
+from keras_inr.layers import CoordinateDense
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,8 @@ class LayerSpec:
         fan_in: number of inputs ``in`` of the layer.
         units: number of outputs ``out``.
         use_bias: whether the layer adds a bias.
-        activation: name of the layer's activation (``"sine"``, ``"gaussian"``, ``"relu"``, ``"linear"``).
+        activation: name of the layer's activation (``"sine"``, ``"gaussian"``, ``"relu"``, ``"linear"``; the class
+            name for a user's layer class with its own ``activate``).
     """
 
     fan_in: int
@@ -53,21 +57,46 @@ def layer_specs(target) -> list[LayerSpec]:
         One :class:`LayerSpec` per entry of ``target.weight_layers``, in order.
     """
     return [
-        LayerSpec(int(layer.input_dim), int(layer.units), bool(layer.use_bias), layer.activation_name)
+        LayerSpec(int(layer.input_dim), int(layer.units), bool(layer.use_bias), _activation_name(layer))
         for layer in target.weight_layers
     ]
 
 
-def initial_weights(target) -> list[tuple]:
-    """The target's current (for a fresh target: its family-initialised) weights as numpy ``(kernel, bias)`` pairs.
+def _activation_name(layer) -> str:
+    """The layer's ``activation_name``; for a user's ``CoordinateDense`` subclass that overrides ``activate`` without
+    naming its activation (it then still reads ``"linear"``), the class name, so it counts as activated."""
+    name = layer.activation_name
+    if name == "linear" and type(layer).activate is not CoordinateDense.activate:
+        return type(layer).__name__
+    return name
 
-    Heads call this lazily, from their initializers: when Keras builds a model symbolically (inside ``fit``), variable
-    initialisation is deferred until the tracing ends, and the target's variables are initialised before the head's.
+
+def check_target(target) -> None:
+    """Raise ``ValueError`` unless ``target`` is a keras-inr model a hypernetwork can generate weights for.
+
+    Args:
+        target: the candidate; it must expose ``weight_layers`` and ``call_with_weights`` (every ``CoordinateMLP``
+            family model and ``CombinedINR`` does).
+    """
+    if not (isinstance(target, keras.layers.Layer) and hasattr(target, "weight_layers")
+            and hasattr(target, "call_with_weights")):
+        raise ValueError(
+            "`target` must be a keras-inr model (e.g. keras_inr.SIREN(out_dims=1, width=32, depth=2)) exposing "
+            f"`weight_layers` and `call_with_weights`, got {target!r}."
+        )
+
+
+def initial_weights(target) -> list[tuple]:
+    """The *built* target's current weights -- for a fresh target, a draw of its family's initialisation -- as
+    float32 numpy ``(kernel (in, out), bias (out,) or None)`` pairs, one per ``target.weight_layers`` entry.
+
+    The heads read them once, when they are made, and start from them (:mod:`hypernets.heads`).
     """
     return [
         (
-            np.asarray(ops.convert_to_numpy(layer.kernel), dtype=np.float32),
-            np.asarray(ops.convert_to_numpy(layer.bias), dtype=np.float32) if layer.use_bias else None,
+            np.asarray(ops.convert_to_numpy(ops.cast(layer.kernel, "float32")), dtype=np.float32),
+            np.asarray(ops.convert_to_numpy(ops.cast(layer.bias, "float32")), dtype=np.float32)
+            if layer.use_bias else None,
         )
         for layer in target.weight_layers
     ]
@@ -82,17 +111,6 @@ def weight_scales(kernel: np.ndarray, bias: np.ndarray | None) -> tuple[float, f
     kernel_scale = float(np.std(kernel))
     bias_scale = float(np.std(bias)) if bias is not None else 0.0
     return kernel_scale, bias_scale if bias_scale > 0.0 else kernel_scale
-
-
-def shared_weights(target) -> list[tuple]:
-    """The target's own variables as a weights list: ``[(kernel (in, out), bias (out,) or None), ...]``.
-
-    They are the shared base network that the ``"lowrank"`` and ``"shift"`` heads modulate per sample.
-    """
-    return [
-        (ops.convert_to_tensor(layer.kernel), ops.convert_to_tensor(layer.bias) if layer.use_bias else None)
-        for layer in target.weight_layers
-    ]
 
 
 def split_flat_parameters(flat, specs: Sequence[LayerSpec]) -> list[tuple]:

@@ -4,25 +4,30 @@ Every head maps encoder features ``(batch, features)`` to a weights list ``[(ker
 weight layer of the target INR (see :mod:`hypernets.functional` for the shapes). Three heads are provided:
 
 * :class:`FullHead` (``"full"``): a linear map to every kernel and bias of every layer;
-* :class:`LowRankHead` (``"lowrank"``): factorised multiplicative modulation of the target's shared kernels
+* :class:`LowRankHead` (``"lowrank"``): factorised multiplicative modulation of a shared base network's kernels
   (Skorokhodov et al. 2021, https://arxiv.org/abs/2011.12026, section 3.2);
-* :class:`ShiftHead` (``"shift"``): per-sample shifts of the hidden layers' biases of the shared target network
+* :class:`ShiftHead` (``"shift"``): per-sample shifts of the hidden layers' biases of a shared base network
   (Dupont et al. 2022, "From data to functa", https://arxiv.org/abs/2201.12204, section 3).
 
-INRs are very sensitive to their initialisation, so each head starts by emitting (close to) the target family's own
-initial weights: the full head's bias *is* a draw of the family's initialisation (the target's freshly built weights)
-and its kernel only adds a small per-sample perturbation; the modulation heads start near the identity modulation
-of the target's own (family-initialised) weights. ``init_scale`` sets the size of the initial per-sample variation
-relative to the family's weight scale, for encoder features of order one.
+A head is made from the *target*, a keras-inr model fixing the INR architecture (e.g. ``keras_inr.SIREN(out_dims=1,
+width=32, depth=2)``): at construction it reads the target's layer shapes and its freshly initialised weights (a draw
+of the family's own initialisation) as numpy arrays, and its variables start from them through ordinary Keras
+initializers. INRs are very sensitive to their initialisation, so each head starts by emitting (close to) those
+weights: the full head's bias *is* the target's initial weights (in units of their scale) and its kernel only adds a
+small per-sample perturbation; the modulation heads own a base network initialised to the target's weights and start
+near the identity modulation. ``init_scale`` sets the size of the initial per-sample variation relative to the
+family's weight scale, for encoder features of order one.
 
-A head is built by :class:`hypernets.HyperINR` (:meth:`WeightHead.build_for`), which knows the feature size and the
-target's layers; its config holds only its own hyperparameters.
+A head is a self-contained Keras layer: ``head(features)`` returns the weights list, its config holds the target's
+config (a few numbers, never arrays), and a head revived from its config starts from a new draw of the family's
+initialisation until its saved weights are loaded. :class:`hypernets.HyperINR` makes its head from its own target.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
-from typing import Callable, Sequence
 
 import keras
 import numpy as np
@@ -30,7 +35,10 @@ from keras import ops
 
 from hypernets.functional import (
     LayerSpec,
+    check_target,
     flatten_parameters,
+    initial_weights,
+    layer_specs,
     multiplicative_modulation,
     split_flat_parameters,
     weight_scales,
@@ -39,111 +47,135 @@ from keras_inr.saving import register
 from keras_inr.validation import check_choice, check_positive_float, check_positive_int
 
 
-def _concrete_or_none(make_values: Callable[[], np.ndarray]) -> np.ndarray | None:
-    """``make_values()`` as float32 numpy, or ``None`` while the target's weights are symbolic.
+def _values(array: np.ndarray) -> keras.initializers.Initializer:
+    """An initializer returning ``array`` (float32 numpy, the exact shape of the variable), cast to its dtype.
 
-    During a symbolic build Keras reads not-yet-initialised variables through their initializer to get a placeholder
-    of the right shape; the target's weights are then tracers with no values. The real initialisation happens right
-    after, with concrete values.
+    ``keras.initializers.Constant`` broadcasts its value against ``ones(shape)``, so an array of the variable's shape
+    comes back unchanged. The array lives only in the initializer: the heads never put it into their config (their
+    saved weights hold the values).
     """
-    try:
-        return np.asarray(make_values(), dtype=np.float32)
-    except Exception:  # noqa: BLE001 - tracer-to-numpy conversion errors differ per backend
-        return None
+    return keras.initializers.Constant(np.asarray(array, dtype=np.float32))
 
 
-class _LazyArrayInitializer:
-    """Initializer returning ``make_values()``, a numpy array computed when the variable is initialised.
-
-    Lazy because the values depend on the target's initial weights: inside a symbolic build (``fit`` on an unbuilt
-    model) Keras defers variable initialisation, and the target's variables hold concrete values only afterwards.
-    """
-
-    def __init__(self, make_values: Callable[[], np.ndarray]):
-        self.make_values = make_values
-
-    def __call__(self, shape, dtype=None):
-        values = _concrete_or_none(self.make_values)
-        if values is None:  # shape-inference placeholder (see _concrete_or_none)
-            return ops.zeros(shape, dtype=dtype or "float32")
-        if tuple(shape) != values.shape:
-            raise ValueError(f"Initializer made shape {values.shape}, asked for {tuple(shape)}.")
-        return ops.cast(ops.convert_to_tensor(values), dtype or "float32")
-
-
-class _ColumnScaledNormal:
-    """``N(0, 1)`` draws multiplied column-wise by ``make_column_std()``: kernels ``(rows, columns)`` whose columns
-    feed weights of different scales (computed lazily, see :class:`_LazyArrayInitializer`)."""
-
-    def __init__(self, make_column_std: Callable[[], np.ndarray], seed: int | None):
-        self.make_column_std = make_column_std
-        # An integer seed even when none is given (drawn from numpy, which keras.utils.set_random_seed seeds): unseeded
-        # random ops are not allowed while JAX traces, and Keras may call initializers during a symbolic build.
-        self.seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
-
-    def __call__(self, shape, dtype=None):
-        column_std = _concrete_or_none(self.make_column_std)
-        if column_std is None:  # shape-inference placeholder (see _concrete_or_none)
-            return ops.zeros(shape, dtype=dtype or "float32")
-        draws = keras.random.normal(shape, dtype="float32", seed=self.seed)
-        return ops.cast(draws * ops.convert_to_tensor(column_std), dtype or "float32")
+def _seed_for_numpy(seed: int | None) -> int:
+    """``seed``, or an integer drawn from numpy's global generator (which ``keras.utils.set_random_seed`` seeds)."""
+    return int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
 
 
 class WeightHead(keras.layers.Layer):
     """Base class of hypernetwork heads.
 
     Args:
+        target: the keras-inr model fixing the INR architecture (a ``CoordinateMLP`` family model or a
+            ``CombinedINR``; built, or buildable from ``in_dims``), or its serialized config. The head reads its
+            layer shapes and current weights once, here; it does not keep the model.
         init_scale: initial per-sample variation of the emitted weights, relative to the family's initial weight
             scale, for encoder features of unit variance (0.1 by default); positive.
         seed: optional integer seed of the head's random initialisation.
-        **kwargs: standard ``keras.layers.Layer`` arguments.
+        in_dims: coordinate dimension, needed when ``target`` is not built (e.g. a config); must match a built one.
+        **kwargs: standard ``keras.layers.Layer`` arguments (``name``, ``dtype``).
 
     Call:
-        ``head(features, shared_weights)`` with ``features`` ``(batch, feature_dim)`` and ``shared_weights`` the
-        target's own weights list (:func:`hypernets.functional.shared_weights`); returns the per-sample weights list.
+        ``head(features)`` with ``features`` ``(batch, feature_dim)`` returns the per-sample weights list
+        ``[(kernel, bias), ...]``, one pair per weight layer of the target: kernels ``(batch, in, out)`` -- or
+        ``(in, out)`` shared by the batch where a head leaves them unmodulated -- and biases ``(batch, out)`` or
+        ``(out,)`` (``None`` for layers without bias), in the compute dtype.
+
+    Raises:
+        ValueError: naming ``target`` if it is not a keras-inr model, ``in_dims`` if the coordinate dimension is
+            unknown or contradicts the target's, ``init_scale``/``seed`` for bad values.
     """
 
     #: short name used by ``HyperINR(head=...)``
     head_name = "base"
 
-    def __init__(self, init_scale: float = 0.1, seed: int | None = None, **kwargs):
+    def __init__(self, target, init_scale: float = 0.1, seed: int | None = None, in_dims: int | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
+        if isinstance(target, dict):
+            target = keras.saving.deserialize_keras_object(target)
+        check_target(target)
+        if in_dims is not None:
+            in_dims = check_positive_int("in_dims", in_dims)
+        built_dims = getattr(target, "in_dims", None) if target.built else None
+        if built_dims is None:
+            if in_dims is None:
+                raise ValueError(
+                    f"The target {target.name!r} is not built: pass `in_dims` (the coordinate dimension, e.g. 2 for "
+                    "images) or a built target."
+                )
+            target.build((None, in_dims))
+        elif in_dims is not None and in_dims != int(built_dims):
+            raise ValueError(f"`in_dims`={in_dims} but the target was built for {int(built_dims)}-D coordinates.")
+        self.in_dims = int(target.in_dims)
         self.init_scale = check_positive_float("init_scale", init_scale)
         self.seed = None if seed is None else int(seed)
-        self.specs: list[LayerSpec] | None = None
+        self.specs: list[LayerSpec] = layer_specs(target)
+        #: the target's weights when the head was made, numpy ``(kernel, bias)`` pairs: the heads' starting point
+        self.initial_weights: list[tuple] = initial_weights(target)
+        # JSON-native (lists, not tuples), so that the config equals its JSON round trip
+        self.target_config = json.loads(json.dumps(keras.saving.serialize_keras_object(target)))
         self.feature_dim: int | None = None
 
-    #: whether the head modulates the target's own weights (then they are trained); the full head does not use them.
-    uses_shared_weights = True
-
-    def build_for(
-        self, feature_dim: int, specs: Sequence[LayerSpec], initial_weights: Callable[[], list]
-    ) -> None:
-        """Create the head's variables.
-
-        Args:
-            feature_dim: size of the encoder's feature vectors.
-            specs: the target's layers (:func:`hypernets.functional.layer_specs`).
-            initial_weights: returns the target's initial weights as numpy ``(kernel, bias)`` pairs
-                (:func:`hypernets.functional.initial_weights`); called when the variables are initialised.
-        """
-        self.feature_dim = check_positive_int("feature_dim", feature_dim)
-        self.specs = list(specs)
-        self._initial_weights = initial_weights
+    # --- building ---------------------------------------------------------------------------------------------
+    def build(self, input_shape):
+        """Create the variables for encoder features of shape ``input_shape`` ``(batch, feature_dim)``."""
+        if len(input_shape) != 2 or input_shape[-1] is None:
+            raise ValueError(
+                f"{self.__class__.__name__} takes encoder features of shape (batch, feature_dim), got input shape "
+                f"{tuple(input_shape)}."
+            )
+        self.feature_dim = check_positive_int("feature_dim", int(input_shape[-1]))
         self._create_variables()
         self.built = True
 
     def _create_variables(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def build(self, input_shape):
-        if not self.built:
-            raise ValueError(
-                f"{self.__class__.__name__} is built by HyperINR (build_for(feature_dim, specs)), not on its own."
+    def _add_base_network(self) -> None:
+        """Variables ``base_kernel_i``/``base_bias_i`` of a shared base network, starting at the target's weights."""
+        self.base_weights = []
+        for index, (spec, (kernel, bias)) in enumerate(zip(self.specs, self.initial_weights)):
+            kernel_variable = self.add_weight(
+                name=f"base_kernel_{index}", shape=(spec.fan_in, spec.units), initializer=_values(kernel)
             )
+            bias_variable = None
+            if spec.use_bias:
+                bias_variable = self.add_weight(name=f"base_bias_{index}", shape=(spec.units,),
+                                                initializer=_values(bias))
+            self.base_weights.append((kernel_variable, bias_variable))
+
+    def _read(self, variable):
+        """A variable's value in the compute dtype. Cast explicitly: Keras' automatic casting of variables under the
+        ``mixed_*`` policies does not reach every path (e.g. PyTorch's symbolic call of a model holding the head)."""
+        return ops.cast(variable, self.compute_dtype)
+
+    def _linear(self, features):
+        """``features @ kernel + bias`` in the compute dtype: ``(batch, outputs)``."""
+        return ops.matmul(ops.cast(features, self.compute_dtype), self._read(self.kernel)) + self._read(self.bias)
+
+    def _base_network(self) -> list[tuple]:
+        """The base network's weights as tensors in the compute dtype."""
+        return [
+            (self._read(kernel), None if bias is None else self._read(bias)) for kernel, bias in self.base_weights
+        ]
+
+    # --- shapes and config --------------------------------------------------------------------------------------
+    def _output_shapes(self, batch) -> list[tuple]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape):
+        return self._output_shapes(input_shape[0])
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "init_scale": self.init_scale, "seed": self.seed}
+        """The head's hyperparameters and the target's config (layer sizes and family settings; no arrays)."""
+        return {
+            **super().get_config(),
+            "target": self.target_config,
+            "in_dims": self.in_dims,
+            "init_scale": self.init_scale,
+            "seed": self.seed,
+        }
 
 
 @register
@@ -161,71 +193,75 @@ class FullHead(WeightHead):
     every layer is free per sample.
 
     Args:
-        init_scale: relative size of the initial per-sample perturbation (see :class:`WeightHead`).
-        seed: optional integer seed.
+        target, init_scale, seed, in_dims: see :class:`WeightHead`.
         **kwargs: standard layer arguments.
+
+    Variables: ``kernel`` ``(F, P)``, ``bias`` ``(P,)`` and the non-trainable ``weight_scale`` ``(P,)``, for ``P``
+    parameters of one INR.
     """
 
     head_name = "full"
-    uses_shared_weights = False
 
     def _weight_scale(self) -> np.ndarray:
         """``sigma``: per emitted weight, the initial standard deviation of its tensor (kernel or bias)."""
         parts = []
-        for spec, (kernel, bias) in zip(self.specs, self._initial_weights()):
+        for spec, (kernel, bias) in zip(self.specs, self.initial_weights):
             kernel_scale, bias_scale = weight_scales(kernel, bias)
-            parts.append(np.full(spec.kernel_size, kernel_scale))
+            parts.append(np.full(spec.kernel_size, kernel_scale, dtype=np.float32))
             if spec.use_bias:
-                parts.append(np.full(spec.units, bias_scale))
+                parts.append(np.full(spec.units, bias_scale, dtype=np.float32))
         return np.concatenate(parts)
 
     def _create_variables(self) -> None:
         total = sum(spec.parameter_count for spec in self.specs)
-        kernel_std = np.full(total, self.init_scale / math.sqrt(self.feature_dim))
+        weight_scale = self._weight_scale()
         self.kernel = self.add_weight(
-            name="kernel", shape=(self.feature_dim, total), initializer=_ColumnScaledNormal(lambda: kernel_std,
-                                                                                            self.seed)
-        )
-        self.bias = self.add_weight(
-            name="bias", shape=(total,),
-            initializer=_LazyArrayInitializer(
-                lambda: flatten_parameters(self._initial_weights()) / self._weight_scale()
+            name="kernel", shape=(self.feature_dim, total),
+            initializer=keras.initializers.RandomNormal(
+                stddev=self.init_scale / math.sqrt(self.feature_dim), seed=_seed_for_numpy(self.seed)
             ),
         )
+        self.bias = self.add_weight(
+            name="bias", shape=(total,), initializer=_values(flatten_parameters(self.initial_weights) / weight_scale)
+        )
         self.weight_scale = self.add_weight(
-            name="weight_scale", shape=(total,), initializer=_LazyArrayInitializer(self._weight_scale),
-            trainable=False,
+            name="weight_scale", shape=(total,), initializer=_values(weight_scale), trainable=False
         )
 
-    def call(self, features, shared_weights=None):
-        flat = (ops.matmul(features, self.kernel) + self.bias) * self.weight_scale
+    def call(self, features):
+        flat = self._linear(features) * self._read(self.weight_scale)
         return split_flat_parameters(flat, self.specs)
+
+    def _output_shapes(self, batch) -> list[tuple]:
+        return [
+            ((batch, spec.fan_in, spec.units), (batch, spec.units) if spec.use_bias else None) for spec in self.specs
+        ]
 
 
 @register
 class LowRankHead(WeightHead):
-    """``"lowrank"`` head: factorised multiplicative modulation of the target's shared kernels.
+    """``"lowrank"`` head: factorised multiplicative modulation of a shared base network's kernels.
 
-    For every weight layer, ``W_i = W_shared * 2 sigmoid(U_i V_i / s)`` with per-sample ``U_i (in, rank)`` and
+    For every weight layer, ``W_i = W_base * 2 sigmoid(U_i V_i / s)`` with per-sample ``U_i (in, rank)`` and
     ``V_i (rank, out)`` linear in the features (Skorokhodov et al. 2021, https://arxiv.org/abs/2011.12026,
-    section 3.2); biases are the shared ones. ``W_shared`` are the target's own variables, trained with the head,
-    so the shared network starts at the family's initialisation and the modulation at ``2 sigmoid(~0) ~ 1``.
-    ``U, V`` entries start with standard deviation ``sqrt(init_scale)`` (for unit features), so ``U V / s`` starts
-    with standard deviation ``init_scale`` when ``s = sqrt(rank)``.
+    section 3.2); biases are the base network's. The base network (``base_kernel_i``, ``base_bias_i``) is trained
+    with the head and starts at the target's initial weights (the family's initialisation); the modulation starts at
+    ``2 sigmoid(~0) ~ 1``. ``U, V`` entries start with standard deviation ``sqrt(init_scale)`` (for unit features),
+    so ``U V / s`` starts with standard deviation ``init_scale`` when ``s = sqrt(rank)``.
 
     Args:
+        target: see :class:`WeightHead`.
         rank: rank of the modulation; positive.
         temperature: ``s``; defaults to ``sqrt(rank)``.
-        init_scale: see :class:`WeightHead`.
-        seed: optional integer seed.
+        init_scale, seed, in_dims: see :class:`WeightHead`.
         **kwargs: standard layer arguments.
     """
 
     head_name = "lowrank"
 
-    def __init__(self, rank: int = 4, temperature: float | None = None, init_scale: float = 0.1,
-                 seed: int | None = None, **kwargs):
-        super().__init__(init_scale=init_scale, seed=seed, **kwargs)
+    def __init__(self, target, rank: int = 4, temperature: float | None = None, init_scale: float = 0.1,
+                 seed: int | None = None, in_dims: int | None = None, **kwargs):
+        super().__init__(target, init_scale=init_scale, seed=seed, in_dims=in_dims, **kwargs)
         self.rank = check_positive_int("rank", rank)
         self.temperature = (
             math.sqrt(self.rank) if temperature is None else check_positive_float("temperature", temperature)
@@ -233,23 +269,28 @@ class LowRankHead(WeightHead):
 
     def _create_variables(self) -> None:
         size = sum(spec.fan_in * self.rank + self.rank * spec.units for spec in self.specs)
-        column_std = np.full(size, math.sqrt(self.init_scale) / math.sqrt(self.feature_dim))
         self.kernel = self.add_weight(
             name="kernel", shape=(self.feature_dim, size),
-            initializer=_ColumnScaledNormal(lambda: column_std, self.seed),
+            initializer=keras.initializers.RandomNormal(
+                stddev=math.sqrt(self.init_scale) / math.sqrt(self.feature_dim), seed=_seed_for_numpy(self.seed)
+            ),
         )
         self.bias = self.add_weight(name="bias", shape=(size,), initializer="zeros")
+        self._add_base_network()
 
-    def call(self, features, shared_weights=None):
-        factors = ops.matmul(features, self.kernel) + self.bias  # (batch, size): all U_i and V_i, flattened
+    def call(self, features):
+        factors = self._linear(features)  # (batch, size): all U_i and V_i, flattened
         weights, start = [], 0
-        for spec, (shared_kernel, shared_bias) in zip(self.specs, shared_weights):
+        for spec, (base_kernel, base_bias) in zip(self.specs, self._base_network()):
             left = ops.reshape(factors[:, start : start + spec.fan_in * self.rank], (-1, spec.fan_in, self.rank))
             start += spec.fan_in * self.rank
             right = ops.reshape(factors[:, start : start + self.rank * spec.units], (-1, self.rank, spec.units))
             start += self.rank * spec.units
-            weights.append((multiplicative_modulation(shared_kernel, left, right, self.temperature), shared_bias))
+            weights.append((multiplicative_modulation(base_kernel, left, right, self.temperature), base_bias))
         return weights
+
+    def _output_shapes(self, batch) -> list[tuple]:
+        return [((batch, spec.fan_in, spec.units), (spec.units,) if spec.use_bias else None) for spec in self.specs]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rank": self.rank, "temperature": self.temperature}
@@ -260,43 +301,48 @@ class ShiftHead(WeightHead):
     """``"shift"`` head: shift modulations of a shared base network (functa).
 
     Dupont, Kim, Eslami, Rezende & Rosenbaum 2022, "From data to functa", https://arxiv.org/abs/2201.12204,
-    section 3 ("shift modulations"): every activated (hidden) layer of the shared target network gets a per-sample
-    shift of its bias, ``b_i + s_i`` with ``s = f K + c`` linear in the features; kernels and the linear output layer
-    are shared. The shared network is the target's own variables (family initialisation), trained with the head;
-    ``K`` starts with columns of standard deviation ``init_scale * sigma_b / sqrt(F)`` and ``c = 0``.
+    section 3 ("shift modulations"): every activated (hidden) layer of the base network gets a per-sample shift of
+    its bias, ``b_i + s_i`` with ``s = f K + c`` linear in the features; kernels and the linear output layer are
+    shared. The base network (``base_kernel_i``, ``base_bias_i``) starts at the target's initial weights (the
+    family's initialisation) and is trained with the head; ``K`` starts with columns of standard deviation
+    ``init_scale * sigma_b / sqrt(F)`` (``sigma_b`` the initial scale of the layer's bias) and ``c = 0``.
 
     Args:
-        init_scale: see :class:`WeightHead`.
-        seed: optional integer seed.
+        target, init_scale, seed, in_dims: see :class:`WeightHead`.
         **kwargs: standard layer arguments.
+
+    Raises:
+        ValueError: naming ``target`` if it has no activated layer with a bias to shift.
     """
 
     head_name = "shift"
 
-    def _create_variables(self) -> None:
+    def __init__(self, target, init_scale: float = 0.1, seed: int | None = None, in_dims: int | None = None,
+                 **kwargs):
+        super().__init__(target, init_scale=init_scale, seed=seed, in_dims=in_dims, **kwargs)
         self.modulated = [
             index for index, spec in enumerate(self.specs) if spec.activation != "linear" and spec.use_bias
         ]
         if not self.modulated:
             raise ValueError(
-                "head='shift' modulates the biases of the target's activated hidden layers, but the target has "
+                "head='shift' modulates the biases of the `target`'s activated hidden layers, but the target has "
                 "none (depth=0 or use_bias=False); use head='full' or 'lowrank'."
             )
-        size = sum(self.specs[index].units for index in self.modulated)
 
-        def column_std():
-            initial = self._initial_weights()
-            scales = [np.full(self.specs[i].units, weight_scales(*initial[i])[1]) for i in self.modulated]
-            return np.concatenate(scales) * (self.init_scale / math.sqrt(self.feature_dim))
-
+    def _create_variables(self) -> None:
+        column_std = np.concatenate([
+            np.full(self.specs[index].units, weight_scales(*self.initial_weights[index])[1]) for index in self.modulated
+        ]) * (self.init_scale / math.sqrt(self.feature_dim))
+        draws = np.random.default_rng(_seed_for_numpy(self.seed)).standard_normal((self.feature_dim, column_std.size))
         self.kernel = self.add_weight(
-            name="kernel", shape=(self.feature_dim, size), initializer=_ColumnScaledNormal(column_std, self.seed)
+            name="kernel", shape=(self.feature_dim, column_std.size), initializer=_values(draws * column_std)
         )
-        self.bias = self.add_weight(name="bias", shape=(size,), initializer="zeros")
+        self.bias = self.add_weight(name="bias", shape=(column_std.size,), initializer="zeros")
+        self._add_base_network()
 
-    def call(self, features, shared_weights=None):
-        shifts = ops.matmul(features, self.kernel) + self.bias  # (batch, sum of modulated widths)
-        weights, start = list(shared_weights), 0
+    def call(self, features):
+        shifts = self._linear(features)  # (batch, sum of modulated widths)
+        weights, start = self._base_network(), 0
         for index in self.modulated:
             kernel, bias = weights[index]
             units = self.specs[index].units
@@ -304,31 +350,58 @@ class ShiftHead(WeightHead):
             start += units
         return weights
 
+    def _output_shapes(self, batch) -> list[tuple]:
+        shapes = [((spec.fan_in, spec.units), (spec.units,) if spec.use_bias else None) for spec in self.specs]
+        for index in self.modulated:
+            shapes[index] = (shapes[index][0], (batch, self.specs[index].units))
+        return shapes
+
 
 #: Heads by the names accepted by ``HyperINR(head=...)``.
 HEADS = {"full": FullHead, "lowrank": LowRankHead, "shift": ShiftHead}
 
 
-def get_head(head, head_config: dict | None = None) -> WeightHead:
-    """Return a head from its name (``"full"``, ``"lowrank"``, ``"shift"``), a serialized config, or an instance.
+def get_head(head, target, head_config: dict | None = None, **layer_kwargs) -> WeightHead:
+    """Return the head of ``target`` from a name, a serialized head, or an instance.
 
     Args:
-        head: a name of :data:`HEADS`, a :class:`WeightHead`, or a dict from ``keras.saving.serialize_keras_object``.
+        head: a name of :data:`HEADS` (``"full"``, ``"lowrank"``, ``"shift"``); a :class:`WeightHead` (made from a
+            target of the same architecture); or a dict from ``keras.saving.serialize_keras_object`` of a head, whose
+            ``target`` entry may be left out (it is then ``target``, as in :meth:`hypernets.HyperINR.get_config`).
+        target: the built keras-inr model the head generates weights for.
         head_config: keyword arguments of the head class when ``head`` is a name (e.g. ``{"rank": 8}``).
+        **layer_kwargs: Keras layer arguments for a head made from a name (``name``, ``dtype``).
 
     Raises:
-        ValueError: for an unknown name, unknown ``head_config`` keys, or a ``head_config`` given with an instance.
+        ValueError: for an unknown name, unknown ``head_config`` keys, a ``head_config`` given with an instance or a
+            config, or a head made for another architecture than ``target``'s.
     """
-    if isinstance(head, WeightHead):
-        if head_config:
-            raise ValueError("`head_config` can only be given with a head name, not with a head instance.")
-        return head
+    if isinstance(head, (WeightHead, dict)) and head_config:
+        raise ValueError("`head_config` can only be given with a head name, not with a head instance or config.")
     if isinstance(head, dict):
-        return keras.saving.deserialize_keras_object(head)
-    if not isinstance(head, str):
-        raise ValueError(f"`head` must be one of {tuple(HEADS)} or a WeightHead, got {head!r}.")
-    check_choice("head", head, tuple(HEADS))
-    try:
-        return HEADS[head](**(head_config or {}), name=f"{head}_head")
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"Invalid `head_config` {head_config!r} for head={head!r}: {error}") from None
+        head = dict(head)
+        inner = dict(head.get("config", {}))
+        inner.setdefault("target", target)
+        head["config"] = inner
+        head = keras.saving.deserialize_keras_object(head)
+    elif isinstance(head, str):
+        check_choice("head", head, tuple(HEADS))
+        cls = HEADS[head]
+        accepted = [
+            name for name, parameter in inspect.signature(cls.__init__).parameters.items()
+            if name not in ("self", "target", "in_dims") and parameter.kind is parameter.POSITIONAL_OR_KEYWORD
+        ]
+        unknown = sorted(set(head_config or {}) - set(accepted))
+        if unknown:
+            raise ValueError(
+                f"Invalid `head_config` {head_config!r} for head={head!r}: unknown keys {unknown}; it takes {accepted}."
+            )
+        head = cls(target, **(head_config or {}), **layer_kwargs)  # bad values raise ValueErrors naming themselves
+    elif not isinstance(head, WeightHead):
+        raise ValueError(f"`head` must be one of {tuple(HEADS)}, a WeightHead or a serialized head, got {head!r}.")
+    if head.specs != layer_specs(target):
+        raise ValueError(
+            f"The `head` was made for a target with layers {head.specs}, but the target has {layer_specs(target)}; "
+            "make the head from the same target (e.g. hypernets.FullHead(target))."
+        )
+    return head

@@ -8,11 +8,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from hypernets.functional import check_coordinates, evaluate_inrs, initial_weights, layer_specs, shared_weights
+from hypernets.functional import check_coordinates, check_target, evaluate_inrs
 from hypernets.heads import WeightHead, get_head
 from hypernets.steps import check_data_shapes
 from hypernets.trainers import trainer_for_backend
-from keras_inr.data import coordinate_grid
+from keras_inr import rendering
 from keras_inr.metrics import PSNR
 from keras_inr.saving import register
 from keras_inr.validation import check_positive_float, check_positive_int, check_shape
@@ -75,10 +75,14 @@ class HyperINR(HyperTrainer, keras.Model):
             auto-decoding (DeepSDF, https://arxiv.org/abs/1901.05103; functa, https://arxiv.org/abs/2201.12204):
             each training datapoint then has its own learnable latent code.
         target: a keras-inr model fixing the INR architecture, e.g. ``keras_inr.SIREN(out_dims=1, width=32,
-            depth=2)``; any family (SIREN, Gaussian, Fourier features, ``CoordinateMLP``, ``CombinedINR``). Its
-            variables are the shared base network of the ``"lowrank"`` and ``"shift"`` heads; the ``"full"`` head
-            uses them only as its initial weights, and the target is then frozen.
-        head: ``"full"``, ``"lowrank"`` or ``"shift"`` (see :mod:`hypernets.heads`), or a ``WeightHead`` instance.
+            depth=2)``; any family (SIREN, Gaussian, Fourier features, ``CoordinateMLP``, ``CombinedINR``). It is
+            built here (for ``in_dims``-D coordinates) if it is not yet, and the head starts from its weights as they
+            are now (for a fresh target: a draw of the family's initialisation). The generated INRs are evaluated
+            with its layers' maths; its dense layers are then frozen (the head owns every weight the INRs use,
+            including the shared base network of the ``"lowrank"`` and ``"shift"`` heads), while an encoding keeps
+            its own ``trainable`` setting.
+        head: ``"full"``, ``"lowrank"`` or ``"shift"`` (see :mod:`hypernets.heads`), a :class:`WeightHead` made from
+            a target of the same architecture (e.g. ``hypernets.LowRankHead(target, rank=8)``), or a serialized head.
         head_config: keyword arguments of the head, e.g. ``{"rank": 8}`` for ``"lowrank"``, ``{"init_scale": 0.1}``.
         points_per_step: when fitting on signals given on a grid (``fit(x=datapoints, y=signals)``), the number of
             random grid points each INR is evaluated on per training step (``None``: every point). Ignored when the
@@ -86,7 +90,15 @@ class HyperINR(HyperTrainer, keras.Model):
         in_dims: coordinate dimension of the INRs (2 for images); defaults to the target's if it is built, else 2.
         max_val: dynamic range of the signals, for the PSNR metric.
         seed: optional integer seed of the training-time point sampling.
-        **kwargs: standard ``keras.Model`` arguments (``name``, ``dtype``).
+        **kwargs: standard ``keras.Model`` arguments (``name``, ``dtype``); a head given by name follows the model's
+            dtype policy (give the encoder and target the same policy).
+
+    Raises:
+        ValueError: naming ``encoder``, ``target``, ``head``, ``head_config``, ``in_dims``, ``points_per_step`` or
+            ``max_val`` when they are invalid or inconsistent.
+
+    Data for ``fit``/``evaluate``: see :mod:`hypernets.steps`; bad shapes raise a ``ValueError`` naming the
+    argument.
 
     Call:
         ``model(datapoints)`` returns the per-sample INR parameters: one ``(kernel, bias)`` pair per weight layer of
@@ -125,24 +137,25 @@ class HyperINR(HyperTrainer, keras.Model):
             target = keras.saving.deserialize_keras_object(target)
         if not isinstance(encoder, keras.layers.Layer):
             raise ValueError(f"`encoder` must be a Keras layer or model, got {encoder!r}.")
-        if not (hasattr(target, "weight_layers") and hasattr(target, "call_with_weights")):
-            raise ValueError(
-                "`target` must be a keras-inr model (e.g. keras_inr.SIREN(out_dims=1, width=32, depth=2)) exposing "
-                f"`weight_layers` and `call_with_weights`, got {target!r}."
-            )
-        self.encoder = encoder
-        self.target = target
-        self.head = get_head(head, head_config)
-        if not self.head.uses_shared_weights:
-            self.target.trainable = False  # the full head generates every weight; the target only lends its maths
-        self.points_per_step = None if points_per_step is None else check_positive_int("points_per_step",
-                                                                                     points_per_step)
-        target_in_dims = getattr(target, "in_dims", None)
+        check_target(target)
+        target_in_dims = getattr(target, "in_dims", None) if target.built else None
         if in_dims is None:
             in_dims = target_in_dims if target_in_dims is not None else 2
         self.in_dims = check_positive_int("in_dims", in_dims)
-        if target_in_dims is not None and target_in_dims != self.in_dims:
+        if target_in_dims is not None and int(target_in_dims) != self.in_dims:
             raise ValueError(f"`in_dims`={self.in_dims} but the target was built for {target_in_dims}-D coordinates.")
+        if not target.built:
+            target.build((None, self.in_dims))  # now, eagerly: the head starts from these concrete weights
+        # The head owns every weight the generated INRs use; the target lends its layer maths (and its encoding,
+        # which keeps its own `trainable` setting).
+        for layer in target.weight_layers:
+            layer.trainable = False
+        self.encoder = encoder
+        self.target = target
+        head_kwargs = {"name": f"{head}_head", "dtype": self.dtype_policy} if isinstance(head, str) else {}
+        self.head = get_head(head, target, head_config, **head_kwargs)
+        self.points_per_step = None if points_per_step is None else check_positive_int("points_per_step",
+                                                                                     points_per_step)
         self.out_dims = target.out_dims
         self.max_val = check_positive_float("max_val", max_val)
         self.seed = None if seed is None else int(seed)
@@ -154,27 +167,25 @@ class HyperINR(HyperTrainer, keras.Model):
 
     # --- building ---------------------------------------------------------------------------------------------
     def build(self, input_shape):
-        """Build encoder, target and head for datapoints of shape ``input_shape`` (``(batch, ...)``).
+        """Build the encoder and the head for datapoints of shape ``input_shape`` (``(batch, ...)``); the target was
+        built by the constructor.
 
         ``input_shape`` may also be the pair of shapes of ``(datapoints, coordinates)``.
         """
         if not _is_single_shape(input_shape):
             input_shape = input_shape[0]
         datapoint_shape = tuple(None if d is None else int(d) for d in input_shape)
-        if not self.target.built:
-            self.target.build((None, self.in_dims))
         if not self.encoder.built:
             self.encoder.build(datapoint_shape)
         feature_shape = self._encoder_output_shape(datapoint_shape)
         if len(feature_shape) != 2 or feature_shape[-1] is None:
             raise ValueError(
                 "`encoder` must map a batch of datapoints to feature vectors (batch, features); for datapoints of "
-                f"shape {datapoint_shape} it gives shape {tuple(feature_shape)} (add e.g. a Flatten or a pooling layer)."
+                f"shape {datapoint_shape} it gives shape {tuple(feature_shape)} (add e.g. a Flatten or a pooling "
+                "layer)."
             )
         if not self.head.built:
-            self.head.build_for(
-                int(feature_shape[-1]), layer_specs(self.target), lambda: initial_weights(self.target)
-            )
+            self.head.build(tuple(feature_shape))
         self.datapoint_shape = datapoint_shape
         self.built = True
 
@@ -202,7 +213,7 @@ class HyperINR(HyperTrainer, keras.Model):
                 )
             inputs, coordinates = inputs
         features = self.encoder(inputs, training=training)
-        weights = self.head(features, shared_weights(self.target))
+        weights = self.head(features)
         if coordinates is None:
             return weights
         check_coordinates(coordinates, self.in_dims, batch_size=features.shape[0])
@@ -212,18 +223,26 @@ class HyperINR(HyperTrainer, keras.Model):
         """Per-sample INR parameters for ``datapoints`` (same as ``model(datapoints)``; see the class docstring)."""
         return self(datapoints, training=False)
 
-    def render(self, datapoints, shape, batch_size: int = 32, points_per_chunk: int = 65536) -> np.ndarray:
-        """Evaluate each datapoint's INR on the full grid of ``shape``, in bounded-memory chunks.
+    def render(self, datapoints, shape, batch_size: int = 32,
+               points_per_chunk: int = rendering.DEFAULT_RENDER_BATCH_SIZE) -> np.ndarray:
+        """Evaluate each datapoint's INR on the full grid of ``shape``, in bounded memory.
+
+        The grid is never materialised: :func:`keras_inr.rendering.render` generates it one chunk of
+        ``points_per_chunk`` coordinates at a time, and the INRs of ``batch_size`` datapoints are evaluated on each
+        chunk at once.
 
         Args:
-            datapoints: ``(num, ...)`` datapoints (as the encoder takes them).
+            datapoints: ``(num, ...)`` datapoints (as the encoder takes them), ``num >= 1``.
             shape: the grid shape, e.g. ``(H, W)`` for images; ``len(shape)`` must be ``in_dims``.
-            batch_size: datapoints whose weights are generated at once.
-            points_per_chunk: coordinates evaluated at once per datapoint; memory is about
-                ``batch_size * points_per_chunk * width`` floats.
+            batch_size: datapoints whose weights are generated at once; positive.
+            points_per_chunk: coordinates evaluated at once per datapoint; positive. Memory is about
+                ``batch_size * points_per_chunk * width`` floats, plus the output.
 
         Returns:
-            numpy ``(num, *shape, out_dims)`` float32.
+            numpy ``(num, *shape, out_dims)`` float32: the values at ``keras_inr.data.coordinate_grid(shape)``.
+
+        Raises:
+            ValueError: naming ``shape``, ``batch_size``, ``points_per_chunk`` or ``datapoints`` when invalid.
         """
         shape = check_shape(shape)
         if len(shape) != self.in_dims:
@@ -232,49 +251,32 @@ class HyperINR(HyperTrainer, keras.Model):
             )
         batch_size = check_positive_int("batch_size", batch_size)
         points_per_chunk = check_positive_int("points_per_chunk", points_per_chunk)
-        num = len(datapoints) if not hasattr(datapoints, "shape") else int(datapoints.shape[0])
+        num = int(datapoints.shape[0]) if hasattr(datapoints, "shape") else len(datapoints)
         if num == 0:
             raise ValueError("`datapoints` is empty; nothing to render.")
-        grid = coordinate_grid(shape)
-        outputs = np.empty((num, grid.shape[0], self.out_dims), dtype=np.float32)
+        outputs = np.empty((num, *shape, self.out_dims), dtype=np.float32)
         for start in range(0, num, batch_size):
-            chunk = datapoints[start : start + batch_size]
-            weights = self(chunk, training=False)
-            for point_start in range(0, grid.shape[0], points_per_chunk):
-                coordinates = ops.convert_to_tensor(grid[None, point_start : point_start + points_per_chunk])
-                values = evaluate_inrs(self.target, coordinates, weights)
-                outputs[start : start + batch_size, point_start : point_start + points_per_chunk] = (
-                    ops.convert_to_numpy(ops.cast(values, "float32"))
-                )
-        return outputs.reshape(num, *shape, self.out_dims)
+            field = _SideBySide(self.target, self(datapoints[start : start + batch_size], training=False))
+            values = rendering.render(field, shape, batch_size=points_per_chunk)  # (*shape, count * out_dims)
+            values = values.reshape(*shape, -1, self.out_dims)
+            outputs[start : start + values.shape[-2]] = np.moveaxis(values, -2, 0)
+        return outputs
 
     # --- training configuration -------------------------------------------------------------------------------
-    def _prepare_data(self, x, y) -> None:
-        """Check array data, and build the model eagerly from the data's datapoint shape.
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit``; array data is checked first (the accepted forms: :mod:`hypernets.steps`).
 
-        Building eagerly (rather than through Keras' symbolic build inside ``fit``) lets the heads initialise from the
-        target's concrete initial weights on every backend.
+        The same checks run inside every step, but an error raised while JAX traces the first step leaves the model
+        unusable (Keras has already detached its variables), and TensorFlow's traced shapes give vaguer messages.
         """
         if hasattr(y, "shape"):
             check_data_shapes(self, x, y)
-        if self.built:
-            return
-        sample = x
-        if isinstance(x, keras.utils.PyDataset) and len(x) > 0:
-            sample = keras.utils.unpack_x_y_sample_weight(x[0])[0]
-        if isinstance(sample, (list, tuple)) and len(sample) == 2:
-            sample = sample[0]
-        if hasattr(sample, "shape") and len(sample.shape) >= 1:
-            self.build((None, *tuple(sample.shape[1:])))
-
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.fit``; array data is checked first (see :mod:`hypernets.steps` for the accepted forms)."""
-        self._prepare_data(x, y)
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.evaluate``; array data is checked first."""
-        self._prepare_data(x, y)
+        """``keras.Model.evaluate``; array data is checked first (see :meth:`fit`)."""
+        if hasattr(y, "shape"):
+            check_data_shapes(self, x, y)
         return super().evaluate(x, y, *args, **kwargs)
 
     def compile(self, optimizer="adam", loss="mse", **kwargs):
@@ -312,13 +314,42 @@ class HyperINR(HyperTrainer, keras.Model):
         config.update(
             encoder=keras.saving.serialize_keras_object(self.encoder),
             target=keras.saving.serialize_keras_object(self.target),
-            head=keras.saving.serialize_keras_object(self.head),
+            head=_head_config(self.head),
             points_per_step=self.points_per_step,
             in_dims=self.in_dims,
             max_val=self.max_val,
             seed=self.seed,
         )
         return config
+
+
+def _head_config(head: WeightHead) -> dict:
+    """The serialized head without its copy of the target's config (HyperINR's own ``target`` entry holds it)."""
+    config = keras.saving.serialize_keras_object(head)
+    config["config"] = {key: value for key, value in config["config"].items() if key not in ("target", "in_dims")}
+    return config
+
+
+class _SideBySide:
+    """The INRs of one batch of datapoints as one field for :func:`keras_inr.rendering.render`.
+
+    Maps coordinates ``(N, in_dims)`` to ``(N, batch * out_dims)``: sample ``i``'s values in columns
+    ``i * out_dims : (i + 1) * out_dims``.
+
+    Args:
+        target: the HyperINR's (built) target INR.
+        weights: the batch's per-sample weights list (``HyperINR.__call__`` without coordinates).
+    """
+
+    def __init__(self, target, weights):
+        self.target = target
+        self.weights = weights
+        self.in_dims = target.in_dims
+
+    def __call__(self, coordinates):
+        values = evaluate_inrs(self.target, ops.expand_dims(coordinates, 0), self.weights)  # (batch, N, out_dims)
+        values = ops.transpose(ops.cast(values, "float32"), (1, 0, 2))
+        return ops.reshape(values, (ops.shape(values)[0], -1))
 
 
 def parameter_count(model: HyperINR) -> dict:

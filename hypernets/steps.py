@@ -54,15 +54,15 @@ def prepare_batch(model, data, training: bool):
 def check_data_shapes(model, x, y) -> None:
     """Raise a clear ``ValueError`` if ``x``/``y`` do not fit the model (static shapes; unknown ones are skipped).
 
-    Called on every batch inside the train/test steps and, by ``HyperINR.fit``/``evaluate``, on whole arrays before
-    Keras starts (an error raised while JAX traces a step would leave the model's variables detached).
+    Called by ``HyperINR.fit``/``evaluate`` on whole arrays before Keras starts, and on every batch inside the
+    train/test steps (when a step is traced).
     """
     if y is None:
         raise ValueError(
             "HyperINR.fit/evaluate need targets: pass x=(datapoints, coordinates) with y=values (batch, points, "
             "channels), or x=datapoints with y=signals on a grid (batch, *grid_shape, channels)."
         )
-    if not hasattr(y, "shape"):
+    if not hasattr(y, "shape") or getattr(y.shape, "rank", 0) is None:  # no static shape (e.g. traced unknown rank)
         return
     shape = tuple(y.shape)
     if _is_pair(x):

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from keras import ops
 
-import keras_inr
 import hypernets
+import keras_inr
 from hypernets.functional import evaluate_inrs, initial_weights
 
 REPO = Path(__file__).resolve().parents[1]
@@ -149,31 +149,59 @@ def test_batched_evaluation_equals_per_sample_loop(faces, head):
                                atol=1e-5)
 
 
-def test_full_head_starts_at_the_family_initialisation(faces):
-    model = make_model("full", head_config={"init_scale": 1e-4})
-    weights = model(faces[:3])
-    initial = initial_weights(model.target)
-    for (kernel, bias), (kernel0, bias0) in zip(weights, initial):
+def test_full_head_starts_exactly_at_the_targets_initial_weights(faces):
+    target = keras_inr.SIREN(out_dims=1, width=16, depth=2, in_dims=2)
+    initial = initial_weights(target)  # taken before the HyperINR exists
+    model = hypernets.HyperINR(mlp_encoder(), target, head="full")
+    model.build((None, SIZE, SIZE, 1))
+    head = model.head
+    # b = theta_0 / sigma and sigma are stored exactly; their product is theta_0 up to float32 rounding
+    flat = to_numpy(head.bias) * to_numpy(head.weight_scale)
+    np.testing.assert_allclose(flat, hypernets.functional.flatten_parameters(initial), rtol=1e-6, atol=0)
+    # with the per-sample part switched off, every sample's INR is exactly the target's initial INR
+    head.kernel.assign(np.zeros(head.kernel.shape, "float32"))
+    for (kernel, bias), (kernel0, bias0) in zip(model(faces[:3]), initial):
         kernel, bias = to_numpy(kernel), to_numpy(bias)
         assert kernel.shape == (3, *kernel0.shape) and bias.shape == (3, *bias0.shape)
-        np.testing.assert_allclose(kernel, np.broadcast_to(kernel0, kernel.shape), atol=1e-3 * np.abs(kernel0).max())
-        np.testing.assert_allclose(bias, np.broadcast_to(bias0, bias.shape), atol=1e-3 * np.abs(bias0).max())
+        np.testing.assert_allclose(kernel, np.broadcast_to(kernel0, kernel.shape), rtol=1e-6, atol=0)
+        np.testing.assert_allclose(bias, np.broadcast_to(bias0, bias.shape), rtol=1e-6, atol=0)
     # and that initialisation is SIREN's: first layer U(-1/2, 1/2) for 2-D inputs, later U(-sqrt(6/n)/30, ...)
     assert 0.4 < np.abs(initial[0][0]).max() <= 0.5
     bound = np.sqrt(6 / 16) / 30
     assert 0.8 * bound < np.abs(initial[1][0]).max() <= bound
-    # the target is frozen: the full head generates every weight
-    assert not model.target.trainable and len(model.target.trainable_variables) == 0
+    # the target's dense layers are frozen: the head owns every weight the INRs use
+    assert len(model.target.trainable_variables) == 0
+    trainable = {v.path for v in model.trainable_variables}
+    assert {head.kernel.path, head.bias.path} <= trainable and head.weight_scale.path not in trainable
 
 
-def test_full_head_initialisation_when_built_by_fit(faces):
-    """Built by evaluate/fit (not by a direct call), the full head still starts at the target's initial weights."""
+@pytest.mark.parametrize("head", ["lowrank", "shift"])
+def test_modulation_heads_own_a_base_network_starting_at_the_targets_weights(head):
+    target = keras_inr.SIREN(out_dims=1, width=16, depth=2, in_dims=2)
+    initial = initial_weights(target)
+    model = hypernets.HyperINR(mlp_encoder(), target, head=head)
+    model.build((None, SIZE, SIZE, 1))
+    trainable = {v.path for v in model.trainable_variables}
+    for (kernel, bias), (kernel0, bias0) in zip(model.head.base_weights, initial):
+        np.testing.assert_array_equal(to_numpy(kernel), kernel0)
+        np.testing.assert_array_equal(to_numpy(bias), bias0)
+        assert kernel.path in trainable and bias.path in trainable
+    assert len(model.target.trainable_variables) == 0
+
+
+@pytest.mark.parametrize("build_with", ["evaluate", "fit"])
+def test_full_head_initialisation_when_built_by_fit(faces, build_with):
+    """Built symbolically by evaluate/fit (not by a direct call), the full head still starts at the target's initial
+    weights (a symbolic build on TensorFlow once gave a zero head)."""
     model = make_model("full", head_config={"init_scale": 1e-4})
-    model.compile(optimizer="adam")
-    model.evaluate(faces[:8], faces[:8], batch_size=8, verbose=0)
-    kernel, bias = model(faces[:2])[1]
     kernel0, bias0 = initial_weights(model.target)[1]
-    assert np.abs(kernel0).max() > 0
+    model.compile(optimizer=keras.optimizers.SGD(0.0))  # a step that changes nothing: the initial head is kept
+    if build_with == "evaluate":
+        model.evaluate(faces[:8], faces[:8], batch_size=8, verbose=0)
+    else:
+        model.fit(faces[:8], faces[:8], batch_size=8, epochs=1, verbose=0)
+    kernel, bias = model(faces[:2])[1]
+    assert np.abs(kernel0).max() > 0 and np.abs(to_numpy(model.head.bias)).max() > 0
     np.testing.assert_allclose(to_numpy(kernel)[1], kernel0, atol=1e-3 * np.abs(kernel0).max())
     np.testing.assert_allclose(to_numpy(bias)[0], bias0, atol=1e-3 * np.abs(bias0).max())
 
@@ -192,28 +220,33 @@ def test_lowrank_head_formula(faces):
     features = to_numpy(model.encoder(faces[:2]))
     factors = features @ to_numpy(head.kernel) + to_numpy(head.bias)
     start = 0
-    for layer, (kernel, bias) in zip(model.target.weight_layers, weights):
+    for layer, (base_kernel, base_bias), (kernel, bias) in zip(model.target.weight_layers, head.base_weights, weights):
         fan_in, units = layer.input_dim, layer.units
         left = factors[:, start : start + fan_in * 3].reshape(2, fan_in, 3)
         start += fan_in * 3
         right = factors[:, start : start + 3 * units].reshape(2, 3, units)
         start += 3 * units
-        expected = to_numpy(layer.kernel) * 2.0 / (1.0 + np.exp(-(left @ right) / np.sqrt(3)))
+        expected = to_numpy(base_kernel) * 2.0 / (1.0 + np.exp(-(left @ right) / np.sqrt(3)))
         np.testing.assert_allclose(to_numpy(kernel), expected, rtol=1e-4, atol=1e-6)
-        np.testing.assert_array_equal(to_numpy(bias), to_numpy(layer.bias))  # biases are shared
+        np.testing.assert_array_equal(to_numpy(bias), to_numpy(base_bias))  # biases are shared
 
 
 def test_shift_head_only_shifts_hidden_biases(faces):
     model = make_model("shift", head_config={"init_scale": 1.0})
     weights = model(faces[:2])
-    layers = model.target.weight_layers
-    for index, (layer, (kernel, bias)) in enumerate(zip(layers, weights)):
-        np.testing.assert_array_equal(to_numpy(kernel), to_numpy(layer.kernel))  # shared kernels
-        if index < len(layers) - 1:
-            assert tuple(bias.shape) == (2, layer.units)
+    head = model.head
+    shifts = to_numpy(model.encoder(faces[:2])) @ to_numpy(head.kernel) + to_numpy(head.bias)
+    base = head.base_weights
+    for index, ((base_kernel, base_bias), (kernel, bias)) in enumerate(zip(base, weights)):
+        np.testing.assert_array_equal(to_numpy(kernel), to_numpy(base_kernel))  # shared kernels
+        if index < len(base) - 1:
+            units = base_bias.shape[0]
+            assert tuple(bias.shape) == (2, units)
+            expected = to_numpy(base_bias)[None] + shifts[:, index * units : (index + 1) * units]
+            np.testing.assert_allclose(to_numpy(bias), expected, rtol=1e-5, atol=1e-6)
             assert np.abs(to_numpy(bias)[0] - to_numpy(bias)[1]).max() > 0  # per-sample shift
         else:
-            np.testing.assert_array_equal(to_numpy(bias), to_numpy(layer.bias))  # output layer shared
+            np.testing.assert_array_equal(to_numpy(bias), to_numpy(base_bias))  # output layer shared
 
 
 @pytest.mark.parametrize(
@@ -242,11 +275,39 @@ def test_render_shapes_and_chunking(trained, faces):
     assert whole.shape == (5, SIZE, SIZE, 1) and whole.dtype == np.float32
     np.testing.assert_allclose(whole, chunked, rtol=1e-5, atol=1e-6)
     assert model.render(faces[:2], (30, 20)).shape == (2, 30, 20, 1)  # any resolution
-    # render is the model evaluated on the grid
-    grid = keras_inr.data.coordinate_grid((SIZE, SIZE))[None]
-    np.testing.assert_allclose(
-        whole.reshape(5, -1, 1), to_numpy(model(faces[:5], coordinates=grid)), rtol=1e-5, atol=1e-6
-    )
+
+
+def test_render_is_the_direct_evaluation_on_the_grid_in_bounded_chunks(faces, monkeypatch):
+    """Chunks smaller than the grid (the last one ragged) and datapoint batches that do not divide the count."""
+    model = make_model("full", head_config={"init_scale": 1.0})
+    shape, chunk = (7, 5), 8  # 35 points: chunks of 8, the last padded
+    seen = []
+    original = hypernets.models._SideBySide.__call__
+
+    def spy(self, coordinates):
+        seen.append(tuple(coordinates.shape))
+        return original(self, coordinates)
+
+    monkeypatch.setattr(hypernets.models._SideBySide, "__call__", spy)
+    rendered = model.render(faces[:5], shape, batch_size=2, points_per_chunk=chunk)
+    grid = keras_inr.data.coordinate_grid(shape)[None]
+    direct = to_numpy(model(faces[:5], coordinates=grid)).reshape(5, *shape, 1)
+    assert rendered.shape == (5, *shape, 1)
+    np.testing.assert_allclose(rendered, direct, rtol=1e-5, atol=1e-6)
+    assert seen and all(points <= chunk for points, _ in seen)  # the grid is never evaluated at once
+    assert len(seen) == 3 * 5  # 3 datapoint batches (2, 2, 1) x 5 chunks of 8 points
+
+
+def test_render_rejects_bad_arguments(faces):
+    model = make_model("shift")
+    with pytest.raises(ValueError, match="`shape` must have 2 axes"):
+        model.render(faces[:2], (8, 8, 8))
+    with pytest.raises(ValueError, match="points_per_chunk"):
+        model.render(faces[:2], (8, 8), points_per_chunk=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        model.render(faces[:2], (8, 8), batch_size=0)
+    with pytest.raises(ValueError, match="`datapoints` is empty"):
+        model.render(faces[:0], (8, 8))
 
 
 @pytest.mark.parametrize("head", ["full", "lowrank", "shift"])
@@ -268,6 +329,72 @@ def test_unknown_head_name():
         make_model("diagonal")
     with pytest.raises(ValueError, match="head_config"):
         make_model("full", head_config={"rank": 3})
+    with pytest.raises(ValueError, match="`rank`"):
+        make_model("lowrank", head_config={"rank": 0})
+
+
+def test_bad_heads_and_targets_are_named():
+    target = keras_inr.SIREN(out_dims=1, width=8, depth=1, in_dims=2)
+    with pytest.raises(ValueError, match="`head_config` can only be given with a head name"):
+        hypernets.HyperINR(mlp_encoder(), target, head=hypernets.FullHead(target), head_config={"init_scale": 1.0})
+    other = keras_inr.SIREN(out_dims=1, width=12, depth=1, in_dims=2)
+    with pytest.raises(ValueError, match="The `head` was made for a target with layers"):
+        hypernets.HyperINR(mlp_encoder(), target, head=hypernets.ShiftHead(other))
+    with pytest.raises(ValueError, match="`target` must be a keras-inr model"):
+        hypernets.FullHead(keras.layers.Dense(3))
+    with pytest.raises(ValueError, match="pass `in_dims`"):
+        hypernets.LowRankHead(keras_inr.SIREN(out_dims=1, width=8, depth=1))
+    with pytest.raises(ValueError, match="`in_dims`=3 but the target was built for 2-D"):
+        hypernets.HyperINR(mlp_encoder(), target, in_dims=3)
+    with pytest.raises(ValueError, match="`target`'s activated hidden layers"):
+        hypernets.ShiftHead(keras_inr.SIREN(out_dims=1, width=8, depth=0, in_dims=2))
+    with pytest.raises(ValueError, match="init_scale"):
+        hypernets.FullHead(target, init_scale=-1.0)
+
+
+def test_a_given_head_instance_is_used(faces):
+    target = keras_inr.SIREN(out_dims=1, width=8, depth=1, in_dims=2)
+    head = hypernets.LowRankHead(target, rank=2, name="my_head")
+    model = hypernets.HyperINR(mlp_encoder(), target, head=head)
+    assert model.head is head
+    model(faces[:2])
+    # rank-2 factors of the layers 2 -> 8 and 8 -> 1: (2 * 2 + 2 * 8) + (8 * 2 + 2 * 1) = 38 outputs
+    assert head.feature_dim == 32 and tuple(head.kernel.shape) == (32, 38)
+
+
+def test_head_configs_are_small_and_round_trip():
+    """Configs hold the target's config and the head's hyperparameters, never arrays: their size does not grow with
+    the target (whose initial weights are saved as the heads' weights)."""
+    import json
+
+    sizes = {}
+    for width in (8, 256):
+        target = keras_inr.SIREN(out_dims=1, width=width, depth=3, in_dims=2)
+        for name, cls in hypernets.HEADS.items():
+            head = cls(target, seed=1)
+            config = head.get_config()
+            text = json.dumps(config)
+            sizes[(name, width)] = len(text)
+            revived = cls.from_config(json.loads(text))
+            assert revived.get_config() == config and revived.specs == head.specs
+        model = hypernets.HyperINR(mlp_encoder(), target, head="lowrank", head_config={"rank": 3})
+        config = model.get_config()
+        assert "target" not in config["head"]["config"]  # HyperINR's own `target` entry holds it, once
+        revived = hypernets.HyperINR.from_config(json.loads(json.dumps(config)))
+        assert revived.head.rank == 3 and revived.head.specs == model.head.specs
+    for name in hypernets.HEADS:
+        assert sizes[(name, 256)] - sizes[(name, 8)] <= 16 and sizes[(name, 256)] < 2000, sizes  # digits, names
+
+
+def test_bad_data_leaves_a_trained_model_intact(trained, faces):
+    """Bad arrays are refused before Keras starts a step (on JAX a failed first step detaches the variables)."""
+    model, _ = trained["full"]
+    before = model.render(faces[:2], (SIZE, SIZE))
+    with pytest.raises(ValueError, match="out_dims=1 but the values have 3 channels"):
+        model.fit(faces[:8], np.repeat(faces[:8], 3, axis=-1), batch_size=8, verbose=0)
+    with pytest.raises(ValueError, match="grid"):
+        model.evaluate(faces[:8], faces[:8, :, :, 0], batch_size=8, verbose=0)
+    np.testing.assert_array_equal(model.render(faces[:2], (SIZE, SIZE)), before)
 
 
 def test_mismatched_batch_sizes_and_coordinate_dims(faces):
@@ -287,8 +414,6 @@ def test_mismatched_batch_sizes_and_coordinate_dims(faces):
         model.fit(faces[:4], faces[:4, :, :, 0], batch_size=4, verbose=0)  # no channel axis
     with pytest.raises(ValueError, match="out_dims=1 but the values have 3 channels"):
         model.fit(faces[:4], np.repeat(faces[:4], 3, axis=-1), batch_size=4, verbose=0)
-    with pytest.raises(ValueError, match="`shape` must have 2 axes"):
-        model.render(faces[:2], (8, 8, 8))
 
 
 def test_bad_datasets(faces):
@@ -298,7 +423,8 @@ def test_bad_datasets(faces):
         hypernets.FieldDataset(np.zeros((0, 8, 1)), points_per_signal=4, batch_size=2)
     with pytest.raises(ValueError, match="`points_per_image`=200 exceeds the 144 grid points"):
         hypernets.ImageFieldDataset(faces, points_per_image=200, batch_size=4)
-    assert hypernets.ImageFieldDataset(faces, points_per_image=200, batch_size=4, replace=True)[0][1].shape == (4, 200, 1)
+    with_replacement = hypernets.ImageFieldDataset(faces, points_per_image=200, batch_size=4, replace=True)
+    assert with_replacement[0][1].shape == (4, 200, 1)
     with pytest.raises(ValueError, match="`batch_size`=30 exceeds the number of signals"):
         hypernets.ImageFieldDataset(faces, points_per_image=4, batch_size=30)
     with pytest.raises(ValueError, match="`datapoints` must be"):
@@ -325,3 +451,20 @@ def test_benchmark_quick_runs():
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| batch |" in result.stdout and "speed-up" in result.stdout
     assert "hand-written" in result.stdout
+
+
+def test_faces_recipe_quick_run_writes_its_figure_where_asked(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hypernetwork_faces", REPO / "recipes" / "hypernetwork_faces.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    out = tmp_path / "figures" / "faces.png"
+    results = recipe.main(["--quick", "--heads", "shift", "--width", "16", "--held-out", "8", "--out", str(out)])
+    assert out.is_file() and out.stat().st_size > 0  # the folder is created; nothing is written elsewhere
+    assert set(results) == {"mean training face (baseline)", "shift"}
+    # per-face PSNR of the clipped reconstruction, 10 log10(1 / MSE)
+    _, test = recipe.load_faces(8, 0)
+    scores, _, _, reconstructions = results["shift"]
+    mse = np.mean((test - np.clip(reconstructions, 0.0, 1.0)) ** 2, axis=(1, 2, 3))
+    np.testing.assert_allclose(scores, 10.0 * np.log10(1.0 / mse), rtol=1e-5)

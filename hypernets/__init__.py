@@ -15,6 +15,7 @@ is imported on first use).
 
 import keras_inr  # noqa: F401  (selects the default backend before keras is imported)
 
+# isort: split
 from hypernets import functional, heads  # noqa: E402
 from hypernets.data import FieldDataset, ImageFieldDataset  # noqa: E402
 from hypernets.heads import HEADS, FullHead, LowRankHead, ShiftHead, WeightHead  # noqa: E402

@@ -21,14 +21,6 @@ from keras_inr.validation import check_positive_int, check_shape
 DEFAULT_RENDER_BATCH_SIZE = 65536
 
 
-def grid_coordinates(shape: Sequence[int], start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` of the grid of ``shape``: :func:`keras_inr.data.coordinate_grid` ``(shape, start, stop)``.
-
-    Kept as a name for existing callers; the grid has one implementation, in :mod:`keras_inr.data`.
-    """
-    return coordinate_grid(shape, start, stop)
-
-
 def _model_in_dims(model) -> int | None:
     """The coordinate dimensionality the model was built for, when it is known."""
     in_dims = getattr(model, "in_dims", None)

@@ -10,7 +10,7 @@ import pytest
 
 import keras_inr
 from keras_inr.data import coordinate_grid
-from keras_inr.rendering import grid_coordinates, render
+from keras_inr.rendering import render
 
 
 def direct(model, shape) -> np.ndarray:
@@ -77,12 +77,6 @@ def test_render_accepts_an_int_for_1d_and_builds_unbuilt_models():
     np.testing.assert_allclose(signal, direct(model, (20,)), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("start,stop", [(0, 60), (0, 1), (13, 41), (59, 60), (20, 20)])
-def test_grid_coordinates_equal_slices_of_the_full_grid(start, stop):
-    shape = (3, 4, 5)
-    np.testing.assert_array_equal(grid_coordinates(shape, start, stop), coordinate_grid(shape)[start:stop])
-
-
 def test_render_bad_arguments(siren2d):
     with pytest.raises(ValueError, match="shape"):
         render(siren2d, ())
@@ -98,8 +92,6 @@ def test_render_bad_arguments(siren2d):
         render(siren2d, (4, 4, 4))
     with pytest.raises(ValueError, match="model"):
         render("not a model", (4, 4))
-    with pytest.raises(ValueError, match="start"):
-        grid_coordinates((2, 2), 3, 5)
 
 
 def test_render_large_volume():
@@ -111,6 +103,6 @@ def test_render_large_volume():
     # spot-check a few voxels against direct evaluation at their coordinates
     rng = np.random.default_rng(0)
     flat = rng.integers(0, math.prod(shape), size=5)
-    coordinates = np.stack([grid_coordinates(shape, int(i), int(i) + 1)[0] for i in flat])
+    coordinates = np.stack([coordinate_grid(shape, int(i), int(i) + 1)[0] for i in flat])
     expected = np.asarray(keras.ops.convert_to_numpy(keras.ops.stop_gradient(model(coordinates))))
     np.testing.assert_allclose(volume.reshape(-1, 1)[flat], expected, rtol=1e-5, atol=1e-5)

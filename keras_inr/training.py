@@ -95,7 +95,19 @@ def compile_inr(
 
     Returns:
         The compiled model (the same object).
+
+    Raises:
+        ValueError: for a model whose variables are bfloat16 (``dtype="bfloat16"``): Adam does not update them; use
+            ``"mixed_bfloat16"``.
     """
+    policy = getattr(model, "dtype_policy", None)
+    if getattr(policy, "variable_dtype", None) == "bfloat16":
+        # Keras' Adam keeps its moments in the variable dtype; in bfloat16 beta_2 = 0.999 rounds to 1, the second
+        # moment never moves and the weights never change (checked by keras_inr.testing's precision tests).
+        raise ValueError(
+            f"`model` keeps its variables in bfloat16 (dtype policy {policy.name!r}), in which Adam does not train; "
+            "use dtype='mixed_bfloat16' (bfloat16 compute, float32 variables) instead."
+        )
     optimizer = keras.optimizers.Adam(
         make_learning_rate(learning_rate, schedule, total_steps, final_learning_rate_fraction)
     )

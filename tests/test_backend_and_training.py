@@ -117,3 +117,11 @@ def test_full_batch_bad_input(coordinates, values, steps, argument):
         training.full_batch(coordinates, values, steps)
     with pytest.raises(ValueError, match=argument):
         training.FullBatch(coordinates, values, steps)
+
+
+def test_compile_inr_rejects_bfloat16_variables_and_accepts_mixed_policies():
+    with pytest.raises(ValueError, match="mixed_bfloat16"):
+        training.compile_inr(SIREN(1, width=4, depth=1, dtype="bfloat16"), total_steps=10)
+    for policy in ("mixed_bfloat16", "mixed_float16", "float32"):
+        model = training.compile_inr(SIREN(1, width=4, depth=1, dtype=policy), total_steps=10)
+        assert model.optimizer is not None

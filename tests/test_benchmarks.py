@@ -117,3 +117,16 @@ def test_tancik_rejects_unknown_config_names():
     tancik = _load("tancik")
     with pytest.raises(ValueError, match="--configs"):
         tancik.main(["--quick", "--configs", "nonsense"])
+
+
+def test_precision_quick_reports_every_policy(capsys):
+    precision = _load("precision")
+    precision.main(["--quick"])
+    rows = {row[0]: row for row in _table_rows(capsys.readouterr().out)}
+    assert set(rows) == {"float32", "mixed_bfloat16", "mixed_float16"}
+    assert float(rows["float32"][2]) == 0.0  # the reference row
+    assert rows["float32"][3] == "float32" and rows["mixed_bfloat16"][3] == "bfloat16"
+    assert rows["mixed_float16"][3] == "float16" and rows["mixed_float16"][4] == "yes"  # Keras' loss scaling
+    for row in rows.values():
+        _positive_number(row[1])
+        assert row[7] == "yes"  # finite outputs

@@ -7,7 +7,7 @@ import math
 import keras
 import numpy as np
 
-from keras_inr.data import as_image, coordinate_grid
+from keras_inr.data import as_image, coordinate_grid, sample_grid_indices
 from keras_inr.validation import check_choice, check_positive_int
 
 #: What a dataset yields as the datapoints the encoder sees.
@@ -130,11 +130,9 @@ class FieldDataset(keras.utils.PyDataset):
             coordinates = np.broadcast_to(self.grid, (len(members), *self.grid.shape)).copy()
         else:
             rng = np.random.default_rng((self.seed, self.epoch, int(index), 1))
-            if self.replace:
-                points = rng.integers(0, self.num_points, size=(len(members), self.points_per_signal))
-            else:  # k distinct points per signal: the k smallest of N uniform draws
-                draws = rng.random((len(members), self.num_points))
-                points = np.argpartition(draws, self.points_per_signal - 1, axis=1)[:, : self.points_per_signal]
+            points = sample_grid_indices(
+                rng, self.num_points, self.points_per_signal, rows=len(members), replace=self.replace
+            )
             coordinates = self.grid[points]
             values = np.take_along_axis(values, points[:, :, None], axis=1)
         return (self.datapoints[members], coordinates), values

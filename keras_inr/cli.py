@@ -4,7 +4,7 @@ Examples::
 
     keras-inr fit                                  # SIREN on the bundled camera image, recommended settings
     keras-inr fit photo.png --model ffn --steps 2000 --size 256 --out runs/photo
-    keras-inr fit --resume --out runs/photo ...    # continue an interrupted run from its last finished epoch
+    keras-inr fit --out runs/photo --resume        # continue an interrupted run (its options come from its backup)
 
 The backend is Keras' (``KERAS_BACKEND`` = ``jax`` (default), ``tensorflow`` or ``torch``); ``fit`` prints it.
 
@@ -12,6 +12,9 @@ The backend is Keras' (``KERAS_BACKEND`` = ``jax`` (default), ``tensorflow`` or 
 ``--steps-per-epoch`` steps, backed up into ``OUT/backup`` for ``--resume``). Its ``--model`` choices and the family
 options (``--w0``, ``--scale``, ...) come from the family registry (:mod:`keras_inr.families`) when the parser is
 built, so families registered by the user's code are available too.
+
+The console script starts in :func:`keras_inr_cli.main`, which parses the command and checks ``KERAS_BACKEND``
+before anything imports Keras, then calls :func:`main` here.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import keras
+
+#: ``keras-inr fit``'s default ``--size``: the image's own size, downscaled to this on the longest side if larger.
+FIT_SIZE_LIMIT = 256
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -59,14 +65,43 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _size(text: str):
-    """``--size``: ``native``, ``N`` (longest side, aspect ratio kept) or ``HxW``."""
-    if text.lower() == "native":
-        return None
+#: ``--size``'s value for ``native``: the image's own size.
+NATIVE = "native"
+
+
+def parse_size(text: str):
+    """``--size`` of ``fit`` and ``tune``: ``native`` (returned as :data:`NATIVE`), ``N`` (the longest side, aspect
+    ratio kept; an int) or ``HxW`` (a ``(height, width)`` tuple)."""
+    if text.lower() == NATIVE:
+        return NATIVE
     parts = text.lower().split("x")
     if len(parts) not in (1, 2):
         raise argparse.ArgumentTypeError(f"expected N, HxW or 'native', got {text!r}")
     return tuple(_positive_int(part) for part in parts) if len(parts) == 2 else _positive_int(parts[0])
+
+
+def size_help(limit: int) -> str:
+    """The help of ``--size`` whose default is at most ``limit`` pixels on the longest side."""
+    return (
+        f"N: resize the longest side to N pixels (aspect ratio kept); HxW: resize to exactly H x W; 'native': keep "
+        f"the image's size (default: the image's size, downscaled to {limit} on the longest side if larger; never "
+        "upscaled)"
+    )
+
+
+def size_arguments(size, limit: int) -> dict:
+    """``size=`` and ``max_size=`` of :func:`keras_inr.fitting.fit_signal` for a parsed ``--size`` (``None``: not
+    given, i.e. at most ``limit`` on the longest side)."""
+    if size is None:
+        return {"size": None, "max_size": limit}
+    return {"size": None if size == NATIVE else size, "max_size": None}
+
+
+def default_out(command: str, image) -> str:
+    """The default ``--out`` of ``fit`` and ``tune``: ``runs/<command>-<image>``, ``<image>`` being the image file's
+    name without extension, or the sample name."""
+    name = Path(str(image)).stem or "image"
+    return str(Path("runs") / f"{command}-{name}")
 
 
 def _hyperparameter_type(records):
@@ -145,11 +180,12 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--steps", type=_positive_int, default=1000, help="optimiser steps in total (default: 1000)"
         ),
-        parser.add_argument("--out", default="keras-inr-fit", help="output folder (default: ./keras-inr-fit)"),
         parser.add_argument(
-            "--size", type=_size, default=256,
-            help="resize to N on the longest side (aspect ratio kept), to HxW, or 'native' (default: 256)",
+            "--out", default=None,
+            help="output folder (default: runs/fit-IMAGE, IMAGE being the file name without extension or the sample "
+            "name)",
         ),
+        parser.add_argument("--size", type=parse_size, default=None, help=size_help(FIT_SIZE_LIMIT)),
         parser.add_argument(
             "--width", type=_positive_int, default=RECOMMENDED_MODEL["width"],
             help=f"units per hidden layer (default: {RECOMMENDED_MODEL['width']})",
@@ -185,7 +221,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         ),
         parser.add_argument(
             "--resume", action="store_true",
-            help="continue the interrupted run backed up in OUT/backup (same options required)",
+            help="continue the interrupted run backed up in OUT/backup; the options not given are the backed-up "
+            "run's, and a given one that differs from it is an error",
         ),
         parser.add_argument(
             "--verbose", type=int, choices=(0, 1, 2), default=1,
@@ -203,16 +240,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         command: the sub-command about to be run. ``tune``'s options come from ``keras_inr.cli_tune``, which is
             imported only when ``command == "tune"`` so that ``fit`` never pays for the tuner.
     """
-    from keras_inr import __version__, families
+    from keras_inr import families
+    from keras_inr_cli import COMMANDS, new_parser
 
-    parser = argparse.ArgumentParser(
-        prog="keras-inr", description="Implicit neural representations with Keras 3 (JAX, TensorFlow, PyTorch)."
-    )
-    parser.add_argument("--version", action="version", version=f"keras-inr {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser, commands = new_parser()
     titles = ", ".join(family.title for family in families.all_families())
     fit = commands.add_parser(
-        "fit", help="fit an INR to an image",
+        "fit", help=COMMANDS["fit"],
         description=f"Fit an INR ({titles}) to an image with keras-inr's recommended settings; writes "
         "reconstruction.png, comparison.png (target | reconstruction | error), model.keras and metrics.json into "
         "--out.",
@@ -220,7 +254,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     add_fit_arguments(fit)
     fit.set_defaults(_handler=run_fit_command)
 
-    tune_help = "search INR architectures with KerasTuner"
+    tune_help = COMMANDS["tune"]
     if command != "tune":
         tune = commands.add_parser("tune", help=tune_help, add_help=False)
         tune.add_argument("_rest", nargs=argparse.REMAINDER)
@@ -252,6 +286,31 @@ def _as_options(text: str, args: argparse.Namespace) -> str:
     return re.sub(r"`([a-z_][a-z0-9_]*)`", option, text)
 
 
+def _given_options(argv: Sequence[str]) -> frozenset:
+    """The destinations of the options given explicitly in ``argv`` (parsed again with every default suppressed)."""
+    parser = build_parser(_command_of(argv))
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for subparser in subparsers.choices.values():
+        for action in subparser._actions:
+            action.default = argparse.SUPPRESS
+        subparser._defaults.clear()
+    parsed = vars(parser.parse_args(argv))
+    return frozenset(name for name in parsed if name != "command")
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse ``argv`` (without the program name) as :func:`main` does; ``args._given`` holds the destinations of the
+    options given explicitly (``--resume`` takes the others from the backup).
+
+    Raises:
+        SystemExit: as argparse, for bad arguments (code 2) and ``--help`` / ``--version`` (code 0).
+    """
+    argv = list(argv)
+    args = build_parser(_command_of(argv)).parse_args(argv)
+    args._given = _given_options(argv)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``keras-inr`` console script.
 
@@ -263,9 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         one-line message, no traceback), 130 when interrupted with Ctrl-C.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_of(argv))
     try:
-        args = parser.parse_args(argv)
+        args = parse_args(argv)
     except SystemExit as exit_:  # argparse's usage errors (code 2) and --help / --version (code 0)
         return int(exit_.code or 0)
     try:
@@ -276,7 +334,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         out = getattr(args, "out", None)
-        hint = f" Continue it with the same command plus --resume (backup in {Path(out) / 'backup'})." if out else ""
+        if args.command == "fit" and out:
+            hint = f" Continue it with: keras-inr fit --out {out} --resume"
+        else:
+            hint = f" Continue it with the same command plus --resume (backup in {out})." if out else ""
         print(f"\nkeras-inr {args.command}: interrupted.{hint}", file=sys.stderr)
         return 130
 
@@ -313,20 +374,98 @@ def run_fit(args: argparse.Namespace, extra_callbacks: Sequence = ()):
 
     Raises:
         FileNotFoundError: the image file does not exist.
-        ValueError: invalid options, or ``--resume`` with options that differ from the backed-up run.
+        ValueError: invalid options, or ``--resume`` with given options that differ from the backed-up run's (the
+            options not given are taken from the backup, ``OUT/backup/run_config.json``).
         KeyboardInterrupt: when interrupted; the last finished epoch is in ``OUT/backup``.
     """
     from keras_inr.fitting import fit_signal
 
-    hyperparameters = _model_hyperparameters(args)
+    if args.out is None:
+        args.out = default_out("fit", args.image)
+    backed_up = _options_from_backup(args) if args.resume else {}
+    hyperparameters = {**backed_up, **_model_hyperparameters(args)}
     print(f"keras-inr fit: backend {keras.backend.backend()} (choose with KERAS_BACKEND=jax|tensorflow|torch)")
     return fit_signal(
-        args.image, args.model, size=args.size, steps=args.steps, width=args.width, depth=args.depth,
+        args.image, args.model, **size_arguments(args.size, FIT_SIZE_LIMIT), steps=args.steps, width=args.width,
+        depth=args.depth,
         hyperparameters=hyperparameters, learning_rate=args.learning_rate, schedule=args.schedule,
         batch_size=args.batch_size, steps_per_epoch=args.steps_per_epoch, seed=args.seed, out=args.out,
         resume=args.resume, save_every=args.save_every, callbacks=extra_callbacks, verbose=args.verbose,
         log=lambda line: print(_as_options(line, args), flush=True),
     )
+
+
+#: ``--resume``: option destination -> key of the backed-up settings (``OUT/backup/run_config.json``).
+_BACKED_UP_OPTIONS = {
+    "image": "image", "model": "model", "width": "width", "depth": "depth", "steps": "steps",
+    "steps_per_epoch": "steps_per_epoch", "learning_rate": "learning_rate", "schedule": "schedule",
+    "batch_size": "batch_size", "seed": "seed",
+}
+
+
+def _options_from_backup(args: argparse.Namespace) -> dict:
+    """``--resume``: set the options not given on the command line to the backed-up run's (``OUT/backup``).
+
+    Updates ``args`` in place and returns the backed-up family hyperparameters. Without a backup, changes nothing
+    (:func:`~keras_inr.fitting.fit_signal` then says so and starts a new run).
+
+    Raises:
+        ValueError: naming the given options that differ from the backed-up run's.
+    """
+    import json
+
+    from keras_inr import families
+
+    path = Path(args.out) / "backup" / "run_config.json"
+    if not path.is_file():
+        return {}
+    try:
+        backup = json.loads(path.read_text())
+        values = {option: backup[key] for option, key in _BACKED_UP_OPTIONS.items()}
+        values["size"] = tuple(int(side) for side in backup["shape"][:2])
+        hyperparameters = dict(backup["hyperparameters"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"--resume: cannot read the backed-up run's options from {path}: {error}") from None
+    if str(values["image"]).startswith("array "):
+        raise ValueError(f"--resume: the run backed up in {path.parent} fitted an array, not an image file or a "
+                         "sample; resume it from Python with keras_inr.fit_signal(..., resume=True).")
+    given = getattr(args, "_given", None)
+    given = set(vars(args)) if given is None else set(given)
+
+    def same(option, value, backed_up):
+        if option == "image":
+            return _image_identity(value) == backed_up
+        if option == "model":
+            return families.canonical(value, "--model") == backed_up
+        return value == backed_up
+
+    conflicts = []
+    # --size and --batch-size are left to fit_signal, which compares the resulting shape and batch with the backup
+    for option, backed_up in values.items():
+        if option in given:
+            if option not in ("size", "batch_size") and not same(option, getattr(args, option), backed_up):
+                conflicts.append((option, getattr(args, option), backed_up))
+        else:
+            setattr(args, option, backed_up)
+    for name in getattr(args, "_family_options", ()):
+        if name in given and getattr(args, name) is not None and getattr(args, name) != hyperparameters.get(name):
+            conflicts.append((name, getattr(args, name), hyperparameters.get(name)))
+    if conflicts:
+        details = "; ".join(
+            f"{'IMAGE' if option == 'image' else '--' + option.replace('_', '-')} {_format_value(value)} "
+            f"(backed-up run: {_format_value(backed_up)})" for option, value, backed_up in conflicts
+        )
+        raise ValueError(
+            f"--resume continues the run backed up in {path.parent} with its options, but these given options "
+            f"differ from it: {details}. Leave them out to resume, or start a new run without --resume."
+        )
+    return {name: value for name, value in hyperparameters.items() if name not in given}
+
+
+def _image_identity(image) -> str:
+    """How :func:`keras_inr.fitting.fit_signal` records an image file or sample name for the resume check."""
+    path = Path(str(image))
+    return str(path.resolve()) if path.is_file() else str(image)
 
 
 def run_fit_command(args: argparse.Namespace) -> int:

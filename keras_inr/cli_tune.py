@@ -7,6 +7,10 @@ Example::
     keras-inr tune camera --size 64 --families siren,ffn --tuner bayesian --max-trials 12 --epochs 12 --steps 25 \\
         --w0 10:60 --out runs/tune-camera
 
+``--size`` means what it means for ``keras-inr fit`` (:func:`keras_inr.cli.parse_size`: ``N`` the longest side,
+``HxW`` or ``native``); by default the image is downscaled to at most :data:`TUNE_SIZE_LIMIT` (64) pixels on the
+longest side, never upscaled. ``--out`` defaults to ``runs/tune-IMAGE`` (``fit``'s is ``runs/fit-IMAGE``).
+
 The search-space options are generated from the family registry (:mod:`keras_inr.families`): the shared
 ``--width``, ``--depth`` and ``--learning-rate``, plus one option per hyperparameter of the registered families
 (``--w0``, ``--first-w0``, ``--inverse-scale``, ``--scale``, ``--num-features``, and those of families registered
@@ -26,6 +30,10 @@ import json
 import sys
 import time
 from pathlib import Path
+
+#: ``keras-inr tune``'s default ``--size``: the image's own size, downscaled to this on the longest side if larger
+#: (smaller than ``fit``'s 256: a search trains many models).
+TUNE_SIZE_LIMIT = 64
 
 #: The shared search-space options: (flag, INRHyperModel keyword, integer?, help). One option per family
 #: hyperparameter is added to them from the family registry (:func:`space_options`).
@@ -147,9 +155,9 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
         "image", nargs="?", default="camera",
         help="image file or scikit-image sample name (default: camera)",
     )
-    parser.add_argument(
-        "--size", type=int, default=64, help="resize to SIZE x SIZE pixels (default: 64; 0 keeps the size)"
-    )
+    from keras_inr.cli import parse_size, size_help
+
+    parser.add_argument("--size", type=parse_size, default=None, help=size_help(TUNE_SIZE_LIMIT))
     from keras_inr import families as registry
 
     defaults = ",".join(default_families())
@@ -184,7 +192,11 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-jit", action="store_true",
         help="train without XLA compilation (faster when trials are only a few steps long)",
     )
-    parser.add_argument("--out", default="keras_inr_tune", help="output directory (default: keras_inr_tune)")
+    parser.add_argument(
+        "--out", default=None,
+        help="output folder (default: runs/tune-IMAGE, IMAGE being the file name without extension or the sample "
+        "name)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the search and the weights (default: 0)")
     parser.add_argument(
         "--resume", action="store_true", help="continue the search stored in OUT/tuner instead of starting afresh"
@@ -199,13 +211,13 @@ def _run(args: argparse.Namespace) -> int:
 
     from keras_inr import data, metrics, plotting, rendering, training, tuning
     from keras_inr import families as registry
+    from keras_inr.cli import default_out, size_arguments
+    from keras_inr.fitting import resolve_size
     from keras_inr.validation import check_positive_int
 
     families = registry.check_names(args.families, "--families")
     for name in ("max_trials", "epochs", "steps"):
         check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
-    if args.size < 0:
-        raise ValueError(f"--size must be a positive integer (or 0 to keep the size), got {args.size}.")
     if args.top is not None:
         check_positive_int("--top", args.top)
     space = {}
@@ -214,8 +226,13 @@ def _run(args: argparse.Namespace) -> int:
         if text is not None:
             space[keyword] = parse_space_value(text, flag, integer)
 
-    image = data.load_image(args.image, size=args.size or None)
+    image = data.load_image(args.image)
+    target_size = resolve_size(image.shape[:2], **size_arguments(args.size, TUNE_SIZE_LIMIT))
+    if target_size is not None:
+        image = data.load_image(image, size=target_size)
     (train_x, train_y), (val_x, val_y) = data.tancik_split(image)
+    if args.out is None:
+        args.out = default_out("tune", args.image)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)

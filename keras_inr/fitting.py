@@ -89,6 +89,7 @@ def fit_signal(
     family: str = "siren",
     *,
     size=None,
+    max_size: int | None = None,
     steps: int = 1000,
     width: int = 256,
     depth: int = 3,
@@ -114,7 +115,9 @@ def fit_signal(
         family: a registered family name (:func:`keras_inr.families.names`), e.g. ``"siren"``, ``"gauss"``,
             ``"ffn"``, or one registered with :func:`keras_inr.families.register`.
         size: ``None`` keeps the image's size; an int resizes its longest side to ``size`` keeping the aspect ratio
-            (as ``keras-inr fit --size``); ``(H, W)`` resizes to exactly that.
+            (as ``keras-inr fit --size N``); ``(H, W)`` resizes to exactly that.
+        max_size: with ``size=None``, downscale (never upscale) so that the longest side is at most ``max_size``,
+            keeping the aspect ratio; ``None`` keeps the size (``keras-inr fit`` passes 256 unless given ``--size``).
         steps: optimiser steps of the whole run; positive.
         width, depth: units per hidden layer and number of hidden layers; positive (the defaults are
             :data:`keras_inr.training.RECOMMENDED_MODEL`'s).
@@ -190,7 +193,7 @@ def fit_signal(
 
     # --- the target ---------------------------------------------------------------------------------------------
     image, source, image_id = _load_target(signal)
-    target_size = _resolved_size(image.shape[:2], size)
+    target_size = resolve_size(image.shape[:2], size, max_size)
     if target_size is not None:
         image = load_image(image, size=target_size)
     height, width_pixels, channels = image.shape
@@ -302,18 +305,37 @@ def _load_target(signal) -> tuple[np.ndarray, str, str]:
     return image, repr(str(signal)), str(path.resolve()) if path.is_file() else str(signal)
 
 
-def _resolved_size(image_shape: tuple[int, int], size) -> tuple[int, int] | None:
-    """``size`` as ``(H, W)``: ``None`` keeps the size, an int is the longest side and keeps the aspect ratio."""
+def resolve_size(image_shape: tuple[int, int], size=None, max_size: int | None = None) -> tuple[int, int] | None:
+    """The ``(H, W)`` to resize an image of ``image_shape`` to, or ``None`` to keep its size (as :func:`fit_signal`
+    and ``keras-inr tune`` do).
+
+    Args:
+        image_shape: the image's ``(H, W)``.
+        size: ``None`` (see ``max_size``), an int (the longest side, aspect ratio kept) or ``(H, W)``.
+        max_size: with ``size=None``, the largest longest side: larger images are downscaled to it, smaller ones
+            kept (never upscaled); ``None`` keeps the size.
+    """
+    height, width = (int(side) for side in image_shape)
     if size is None:
-        return None
+        if max_size is None:
+            return None
+        longest = check_positive_int("max_size", max_size)
+        size = longest if max(height, width) > longest else None
+        if size is None:
+            return None
+    elif max_size is not None:
+        raise ValueError(f"give `size` or `max_size`, not both (got size={size!r}, max_size={max_size!r}).")
     if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
         longest = check_positive_int("size", int(size))
-        height, width = image_shape
         factor = longest / max(height, width)
-        return max(1, round(height * factor)), max(1, round(width * factor))
-    if isinstance(size, (tuple, list)) and len(size) == 2:
-        return tuple(check_positive_int(f"size[{index}]", value) for index, value in enumerate(size))
-    raise ValueError(f"`size` must be None, a positive int (longest side) or a (height, width) pair, got {size!r}.")
+        resolved = max(1, round(height * factor)), max(1, round(width * factor))
+    elif isinstance(size, (tuple, list)) and len(size) == 2:
+        resolved = tuple(check_positive_int(f"size[{index}]", value) for index, value in enumerate(size))
+    else:
+        raise ValueError(
+            f"`size` must be None, a positive int (longest side) or a (height, width) pair, got {size!r}."
+        )
+    return None if resolved == (height, width) else resolved  # the image's own size: nothing to resample
 
 
 def _largest_divisor_at_most(number: int, limit: int) -> int:
@@ -340,7 +362,7 @@ def _prepare_backup(backup: Path, settings: dict, resume: bool, say) -> bool:
             previous = json.loads(run_config_path.read_text()) if run_config_path.is_file() else None
             if previous is not None and previous != settings:
                 changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
-                details = "; ".join(f"{k}: backup {previous.get(k)!r}, now {settings.get(k)!r}" for k in changed)
+                details = "; ".join(f"`{k}`: backup {previous.get(k)!r}, now {settings.get(k)!r}" for k in changed)
                 raise ValueError(f"`resume` needs the settings of the interrupted run, but they differ: {details}.")
             resuming = (backup / "latest.weights.h5").is_file()
         else:

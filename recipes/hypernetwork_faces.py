@@ -4,13 +4,13 @@ Trains :class:`hypernets.HyperINR` (MLP encoder on the 25x25 pixels, SIREN targe
 ships (``skimage.data.lfw_subset()``, 200 grey 25x25 crops of Labeled Faces in the Wild -- 100 faces and 100
 non-face background crops, all used here -- no download), holds some out at random, and prints a markdown
 table of PSNR on the held-out faces per head (``"full"``, ``"lowrank"``, ``"shift"``), next to the baseline of
-predicting the mean training face. Saves a figure of held-out reconstructions (``--out``, default
-``runs/hypernetwork_faces.png``; needs matplotlib).
+predicting the mean training face. Saves a figure of held-out reconstructions, ``held_out.png``, into the ``--out``
+folder (default ``runs/hypernetwork_faces``; needs matplotlib).
 
 PSNR is :func:`keras_inr.metrics.psnr` per face, of the reconstruction clipped to ``[0, 1]``.
 
 Usage:
-    KERAS_BACKEND=jax python recipes/hypernetwork_faces.py [--epochs 150] [--quick] [--out runs/faces.png]
+    KERAS_BACKEND=jax python recipes/hypernetwork_faces.py [--epochs 150] [--quick] [--out runs/hypernetwork_faces]
 
 Defaults: 150 epochs of 10 batches of 16 faces (1500 steps), 256 random pixels per face per step, SIREN width 64
 depth 2, Adam 1e-3 with cosine decay, seed 0. ``--quick`` trains 3 epochs, to check that the recipe runs.
@@ -73,8 +73,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--heads", default="full,lowrank,shift")
     parser.add_argument("--quick", action="store_true", help="3 epochs, to check that the recipe runs")
-    parser.add_argument("--out", default=os.path.join("runs", "hypernetwork_faces.png"),
-                        help="figure of held-out reconstructions (its folder is created)")
+    parser.add_argument("--out", default=os.path.join("runs", "hypernetwork_faces"),
+                        help="output folder for held_out.png, the figure of held-out reconstructions (default: "
+                        "%(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.quick:
@@ -127,10 +128,11 @@ def main(argv=None) -> dict:
             if row == 0:
                 axis.set_title(title.replace(" (baseline)", ""), fontsize=7)
     figure.tight_layout()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(args.out, dpi=120)
+    path = Path(args.out) / "held_out.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
     plt.close(figure)
-    print(f"\nsaved {args.out}")
+    print(f"\nsaved {path}")
     return results
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -32,7 +35,7 @@ class InterruptAt(keras.callbacks.Callback):
 
 
 def parse(argv):
-    return cli.build_parser("fit").parse_args(["fit", *argv])
+    return cli.parse_args(["fit", *argv])
 
 
 def weights_of(model):
@@ -103,7 +106,12 @@ def test_interrupt_exits_130_and_resume_with_different_options_is_refused(tmp_pa
     changed = [*TINY, "--learning-rate", "0.02", "--out", str(tmp_path), "--resume"]
     assert cli.main(["fit", *changed]) == 2
     error = capsys.readouterr().err
-    assert "--resume" in error and "learning_rate" in error and "Traceback" not in error
+    assert "--resume" in error and "--learning-rate 0.02 (backed-up run: 0.01)" in error and "Traceback" not in error
+    assert error.count("\n") == 1
+    # a --size that gives another shape is refused by fit_signal's settings check, named as an option where it is one
+    assert cli.main(["fit", "--size", "12", "--out", str(tmp_path), "--resume"]) == 2
+    error = capsys.readouterr().err
+    assert "`shape`: backup [16, 16, 1], now [12, 12, 1]" in error and "Traceback" not in error
     assert (tmp_path / "backup" / "latest.weights.h5").is_file()  # the refused resume left the backup alone
 
 
@@ -231,3 +239,122 @@ def test_family_options_come_from_the_registry(capsys):
 def test_family_option_values_are_checked_by_the_registry(tmp_path, capsys, argv, message):
     assert cli.main(["fit", *argv, "--out", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_resume_with_only_out_takes_the_options_from_the_backup(tmp_path, capsys):
+    """The README's `keras-inr fit --out runs/camera --resume`: no option repeated."""
+    options = [*TINY, "--batch-size", "100", "--model", "gaussian", "--inverse-scale", "12"]
+    with pytest.raises(KeyboardInterrupt):
+        cli.run_fit(parse([*options, "--out", str(tmp_path / "a")]), extra_callbacks=[InterruptAt(2)])
+    capsys.readouterr()
+    resumed = cli.run_fit(parse(["--out", str(tmp_path / "a"), "--resume", "--verbose", "0"]))
+    assert "resuming at epoch 2 of 4" in capsys.readouterr().out
+    assert resumed.history.epoch == [2, 3]
+    assert resumed.settings["model"] == "gauss" and resumed.settings["hyperparameters"]["inverse_scale"] == 12
+    assert resumed.settings["shape"] == [16, 16, 1] and resumed.settings["batch_size"] == 100
+
+    straight = cli.run_fit(parse([*options, "--out", str(tmp_path / "b")]))
+    for after_resume, uninterrupted in zip(weights_of(resumed.model), weights_of(straight.model)):
+        np.testing.assert_allclose(after_resume, uninterrupted, rtol=1e-5, atol=1e-6)
+    assert resumed.psnr == pytest.approx(straight.psnr, abs=1e-3)
+
+
+def test_resume_refuses_a_conflicting_family_option_or_image(tmp_path, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        cli.run_fit(parse([*TINY, "--w0", "25", "--out", str(tmp_path)]), extra_callbacks=[InterruptAt(1)])
+    capsys.readouterr()
+    assert cli.main(["fit", "astronaut", "--w0", "30", "--steps", "20", "--out", str(tmp_path), "--resume"]) == 2
+    error = capsys.readouterr().err
+    assert "IMAGE astronaut (backed-up run: camera)" in error and "--w0 30 (backed-up run: 25)" in error
+    assert "--steps" not in error  # given but equal to the backup's: fine
+    # options that do not change the run (--verbose, --save-every) may be given
+    assert cli.main(["fit", "--out", str(tmp_path), "--resume", "--verbose", "0", "--save-every", "2"]) == 0
+    assert "resuming at epoch 1 of 4" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == ["epoch_00002.png", "epoch_00004.png"]
+
+
+def test_default_size_never_upscales_and_default_out_is_named_after_the_image(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, size=(60, 100), dtype=np.uint8)).save(tmp_path / "small.png")
+    monkeypatch.chdir(tmp_path)
+    argv = ["fit", "small.png", "--width", "8", "--depth", "1", "--steps", "2", "--verbose", "0"]
+    assert cli.main(argv) == 0
+    assert "as 60x100x1" in capsys.readouterr().out
+    with Image.open(tmp_path / "runs" / "fit-small" / "reconstruction.png") as handle:
+        assert handle.size == (100, 60)  # fitted at its own size, not upscaled to 256 on the longest side
+    # larger images are downscaled to 256 on the longest side by default; N / HxW / native as before
+    from keras_inr.fitting import resolve_size
+
+    assert resolve_size((512, 300), **cli.size_arguments(None, 256)) == (256, 150)
+    assert resolve_size((60, 100), **cli.size_arguments(None, 256)) is None
+    assert resolve_size((60, 100), **cli.size_arguments(200, 256)) == (120, 200)  # asked for: upscaled
+    assert resolve_size((60, 100), **cli.size_arguments((30, 40), 256)) == (30, 40)
+    assert resolve_size((600, 1000), **cli.size_arguments(cli.parse_size("native"), 256)) is None
+
+
+def test_fit_and_tune_size_and_out_mean_the_same(tmp_path):
+    from keras_inr import cli_tune
+
+    fit_args = parse(["--size", "48"])
+    tune_args = cli.build_parser("tune").parse_args(["tune", "--size", "48"])
+    assert fit_args.size == tune_args.size == 48
+    for text, value in (("32x48", (32, 48)), ("native", cli.NATIVE)):
+        assert parse(["--size", text]).size == value
+        assert cli.build_parser("tune").parse_args(["tune", "--size", text]).size == value
+    assert tune_args.out is None and fit_args.out is None  # resolved to runs/<command>-<image> when run
+    assert cli.default_out("fit", "camera") == str(Path("runs", "fit-camera"))
+    assert cli.default_out("tune", str(tmp_path / "photo.png")) == str(Path("runs", "tune-photo"))
+    assert cli_tune.TUNE_SIZE_LIMIT == 64 and cli.FIT_SIZE_LIMIT == 256
+
+
+# --- the console script: parse before importing Keras -------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+HARNESS = (
+    "import sys; from keras_inr_cli import main; code = main(sys.argv[1:]); "
+    "print('KERAS_IMPORTED' if 'keras' in sys.modules else 'KERAS_NOT_IMPORTED'); sys.exit(code)"
+)
+
+
+def run_console(argv, backend=None):
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    if backend is not None:
+        env["KERAS_BACKEND"] = backend
+    return subprocess.run(
+        [sys.executable, "-c", HARNESS, *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_console_help_version_and_usage_errors_do_not_import_keras():
+    for argv, code in ((["--help"], 0), (["--version"], 0), ([], 2), (["fitt"], 2)):
+        done = run_console(argv)
+        assert done.returncode == code, (argv, done.stderr)
+        assert "KERAS_NOT_IMPORTED" in done.stdout, argv
+    assert "fit" in run_console(["--help"]).stdout and "KERAS_BACKEND" in run_console(["--help"]).stdout
+
+
+def test_console_rejects_an_unknown_backend_in_one_line():
+    done = run_console(["fit", "--steps", "1"], backend="nosuch")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "keras-inr fit: error: KERAS_BACKEND='nosuch' is not a backend keras-inr supports; set it to one of jax, "
+        "tensorflow, torch (or leave it unset for jax).\n"
+    )
+    assert "KERAS_NOT_IMPORTED" in done.stdout
+
+
+def test_console_backends_match_the_library():
+    import keras_inr_cli
+    from keras_inr.backend_setup import SUPPORTED_BACKENDS
+
+    assert keras_inr_cli.SUPPORTED_BACKENDS == SUPPORTED_BACKENDS
+
+
+def test_tune_uses_a_small_image_at_its_own_size_and_the_default_out(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, size=(20, 30), dtype=np.uint8)).save(tmp_path / "small.png")
+    monkeypatch.chdir(tmp_path)
+    argv = ["tune", "small.png", "--families", "siren", "--max-trials", "1", "--epochs", "1", "--steps", "1",
+            "--width", "8", "--depth", "1", "--no-jit"]
+    assert cli.main(argv) == 0
+    summary = json.loads((tmp_path / "runs" / "tune-small" / "leaderboard.json").read_text())
+    assert summary["shape"] == [20, 30, 1]  # not upscaled, and below tune's limit of 64: its own size

@@ -98,7 +98,7 @@ def test_resume_with_other_settings_is_refused_and_a_stale_backup_is_cleared_saf
         fit_signal("camera", **TINY, out=tmp_path, callbacks=[InterruptAt(1)])
     backup = tmp_path / "backup"
     before = sorted(p.name for p in backup.iterdir())
-    with pytest.raises(ValueError, match=r"`resume`.*learning_rate: backup 0.01, now 0.02"):
+    with pytest.raises(ValueError, match=r"`resume`.*`learning_rate`: backup 0.01, now 0.02"):
         fit_signal("camera", **{**TINY, "learning_rate": 0.02}, out=tmp_path, resume=True)
     assert sorted(p.name for p in backup.iterdir()) == before  # the refused resume left the backup alone
 
@@ -177,3 +177,15 @@ def test_an_out_that_is_a_file_is_rejected(tmp_path):
         fit_signal("camera", size=8, steps=1, out=tmp_path / "file")
     with pytest.raises(FileNotFoundError, match="missing.png"):
         fit_signal(tmp_path / "missing.png", size=8, steps=1)
+
+
+def test_max_size_downscales_but_never_upscales():
+    small = np.random.default_rng(0).random((10, 14, 1)).astype("float32")
+    kept = fit_signal(small, max_size=32, width=8, depth=1, steps=1)
+    np.testing.assert_array_equal(kept.target, small)  # smaller than max_size: its own pixels, not resampled
+    shrunk = fit_signal(small, max_size=7, width=8, depth=1, steps=1)
+    assert shrunk.target.shape == (5, 7, 1)
+    same = fit_signal(small, size=(10, 14), width=8, depth=1, steps=1)
+    np.testing.assert_array_equal(same.target, small)  # resizing to its own size changes nothing
+    with pytest.raises(ValueError, match="`size` or `max_size`, not both"):
+        fit_signal(small, size=8, max_size=7)

@@ -79,7 +79,10 @@ class PSNR(keras.metrics.Metric):
     """Peak signal-to-noise ratio of everything seen since the last reset, in dB.
 
     Accumulates the sum of squared errors and the number of values, so the result is the PSNR of the epoch's mean
-    squared error (for a full-batch step, exactly the PSNR of the reconstruction).
+    squared error (for a full-batch step, exactly the PSNR of the reconstruction). ``fit`` resets it at the start
+    of every epoch, so the ``psnr`` it logs is that of the epoch's mean squared error, of the weights before each of
+    the epoch's steps: for a run of a single long epoch, well below the final model's PSNR. Split the run into short
+    epochs (:func:`keras_inr.training.full_batch`'s ``steps_per_epoch``) to log the PSNR of its last steps.
 
     Args:
         max_val: the signal's dynamic range (1 for images in ``[0, 1]``); positive.

@@ -118,42 +118,66 @@ def compile_inr(
 
 
 class FullBatch(keras.utils.PyDataset):
-    """The whole training set as one batch, ``steps`` times per epoch, for full-batch ``model.fit``.
+    """The whole training set as one batch, served for full-batch ``model.fit``.
 
     ``model.fit(x, y, batch_size=len(x), epochs=steps)`` runs one Keras epoch per optimiser step: every step pays the
     epoch's bookkeeping (metric resets, callbacks, a shuffle and a fresh numpy-to-tensor conversion of the data).
     ``model.fit(FullBatch(x, y, steps))`` instead converts ``x`` and ``y`` to backend tensors once and serves the
-    same tensors for ``steps`` steps of a single epoch, so nothing is copied or recompiled per step (the shapes never
-    change). ``benchmarks/overhead.py`` measures the difference. On TensorFlow prefer :func:`full_batch`, which
-    returns a ``tf.data`` pipeline instead (a ``PyDataset`` runs through a Python generator there, which slows the
-    step). Keras metrics accumulate over an epoch, so the ``psnr`` that ``fit`` logs for such an epoch is that of the
-    mean squared error over all its steps; use ``model.evaluate`` (or :func:`keras_inr.render`) for the PSNR of the
-    final weights.
+    same tensors at every step, so nothing is copied or recompiled per step (the shapes never change).
+    ``benchmarks/overhead.py`` measures the difference. On TensorFlow prefer :func:`full_batch`, which returns a
+    ``tf.data`` pipeline instead (a ``PyDataset`` runs through a Python generator there, which slows the step).
+
+    Keras metrics accumulate over an epoch: the ``psnr`` that ``fit`` logs for an epoch is that of the mean squared
+    error over all its steps, far below the final model's PSNR when the epoch is the whole run. Give
+    ``steps_per_epoch`` (and ``fit(..., epochs=dataset.epochs)``) so that the progress bar's last ``psnr`` is that of
+    the run's last few steps; ``model.evaluate`` (or :func:`keras_inr.render`) gives the PSNR of the final weights.
 
     Args:
         coordinates: ``(N, in_dims)`` array or tensor.
         values: ``(N, out_dims)`` array or tensor with the same ``N``.
-        steps: optimiser steps per epoch (``len(dataset)``); positive.
+        steps: optimiser steps of the run; without ``steps_per_epoch`` these are all in one epoch
+            (``len(dataset) == steps``); positive.
+        steps_per_epoch: optional steps per epoch (``len(dataset)``); ``steps`` must be a multiple of it, and the
+            run is ``epochs = steps // steps_per_epoch`` epochs (:attr:`epochs`).
+
+    Attributes:
+        epochs: the number of epochs that ``fit`` must run for ``steps`` steps (1 without ``steps_per_epoch``).
 
     Yields:
         ``(coordinates, values)``, the same backend tensors at every index.
 
     Example:
-        >>> model.fit(FullBatch(coordinates, values, steps=2000), epochs=1, verbose=0)  # doctest: +SKIP
+        >>> dataset = FullBatch(coordinates, values, steps=2000, steps_per_epoch=100)  # doctest: +SKIP
+        >>> model.fit(dataset, epochs=dataset.epochs, verbose=0)  # doctest: +SKIP
     """
 
-    def __init__(self, coordinates, values, steps: int):
+    def __init__(self, coordinates, values, steps: int, steps_per_epoch: int | None = None):
         super().__init__()
-        self.steps = check_positive_int("steps", steps)
+        self.steps_per_epoch, self.epochs = _epochs(steps, steps_per_epoch)
+        self.steps = self.steps_per_epoch  # steps per epoch, as before steps_per_epoch existed
         _check_pairs(coordinates, values)
         self.coordinates = keras.ops.convert_to_tensor(coordinates, "float32")
         self.values = keras.ops.convert_to_tensor(values, "float32")
 
     def __len__(self) -> int:
-        return self.steps
+        return self.steps_per_epoch
 
     def __getitem__(self, index: int):
         return self.coordinates, self.values
+
+
+def _epochs(steps, steps_per_epoch) -> tuple[int, int]:
+    """``(steps_per_epoch, epochs)`` of a run of ``steps`` steps, validated."""
+    steps = check_positive_int("steps", steps)
+    if steps_per_epoch is None:
+        return steps, 1
+    steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
+    if steps % steps_per_epoch:
+        raise ValueError(
+            f"`steps` ({steps}) must be a multiple of `steps_per_epoch` ({steps_per_epoch}), so that the run is a "
+            "whole number of epochs."
+        )
+    return steps_per_epoch, steps // steps_per_epoch
 
 
 def _check_pairs(coordinates, values) -> None:
@@ -168,29 +192,41 @@ def _check_pairs(coordinates, values) -> None:
         )
 
 
-def full_batch(coordinates, values, steps: int):
+def full_batch(coordinates, values, steps: int, steps_per_epoch: int | None = None):
     """The recommended way to feed full-batch INR fitting to ``model.fit``: ``steps`` steps on the whole set.
 
     On JAX and PyTorch this is :class:`FullBatch` (tensors converted once, served at every step). On TensorFlow it
     is a ``tf.data.Dataset`` built from the tensors (:func:`keras_inr.backends.tensorflow.full_batch_dataset`):
     a ``PyDataset`` reaches TensorFlow through a Python generator that slows the step on small CPUs (measured in
-    BENCHMARKS.md, section 1). Either way ``model.fit(full_batch(x, y, steps), epochs=1, shuffle=False)`` runs
-    ``steps`` optimiser steps on identical batches (``shuffle=False`` only silences TensorFlow's warning that a
-    ``tf.data.Dataset`` cannot be shuffled).
+    BENCHMARKS.md, section 1). ``shuffle=False`` in ``fit`` only silences TensorFlow's warning that a
+    ``tf.data.Dataset`` cannot be shuffled.
+
+    Recommended: epochs of a few dozen to a hundred steps,
+    ``model.fit(full_batch(x, y, steps, steps_per_epoch=100), epochs=steps // 100, shuffle=False)``. Keras averages
+    the ``psnr`` metric over an epoch, so the progress bar's last ``psnr`` is then that of the run's last 100 steps,
+    close to the final model's; with a single epoch (``steps_per_epoch=None``, ``epochs=1``) it is the average of
+    the whole run, several dB below the final model's.
 
     Args:
         coordinates: ``(N, in_dims)`` array or tensor.
         values: ``(N, out_dims)`` array or tensor with the same ``N``.
-        steps: optimiser steps per epoch; positive.
+        steps: optimiser steps of the run; without ``steps_per_epoch``, all in one epoch (the dataset yields
+            ``steps`` batches, as before ``steps_per_epoch`` existed); positive.
+        steps_per_epoch: optional steps per epoch: the dataset yields ``steps_per_epoch`` batches and ``fit`` must
+            run ``steps // steps_per_epoch`` epochs; ``steps`` must be a multiple of it.
 
     Returns:
-        A :class:`FullBatch` (JAX, PyTorch) or a ``tf.data.Dataset`` (TensorFlow) of ``steps`` batches
-        ``(coordinates, values)``.
+        A :class:`FullBatch` (JAX, PyTorch) or a ``tf.data.Dataset`` (TensorFlow) of ``steps_per_epoch`` (or
+        ``steps``) batches ``(coordinates, values)``.
+
+    Raises:
+        ValueError: for non-positive ``steps``/``steps_per_epoch``, ``steps`` not a multiple of ``steps_per_epoch``,
+            or ``coordinates`` and ``values`` with different numbers of rows.
     """
     if keras.backend.backend() != "tensorflow":
-        return FullBatch(coordinates, values, steps)
+        return FullBatch(coordinates, values, steps, steps_per_epoch)
     from keras_inr.backends.tensorflow import full_batch_dataset
 
-    steps = check_positive_int("steps", steps)
+    per_epoch, _ = _epochs(steps, steps_per_epoch)
     _check_pairs(coordinates, values)
-    return full_batch_dataset(coordinates, values, steps)
+    return full_batch_dataset(coordinates, values, per_epoch)

@@ -104,6 +104,52 @@ def test_full_batch_trains_like_one_batch_epochs():
         np.testing.assert_allclose(fed, from_arrays, rtol=1e-5, atol=1e-6)
 
 
+def test_full_batch_splits_the_run_into_epochs_of_steps_per_epoch():
+    coordinates = np.zeros((6, 2), "float32")
+    values = np.ones((6, 1), "float32")
+    dataset = training.full_batch(coordinates, values, 12, steps_per_epoch=4)
+    assert len(_batches(dataset)) == 4
+    fed = training.FullBatch(coordinates, values, 12, steps_per_epoch=4)
+    assert (len(fed), fed.epochs) == (4, 3)
+    single = training.FullBatch(coordinates, values, 5)  # without steps_per_epoch: one epoch of all steps, as before
+    assert (len(single), single.epochs, single.steps) == (5, 1, 5)
+    for bad, argument in (({"steps_per_epoch": 0}, "steps_per_epoch"), ({"steps_per_epoch": 5}, "multiple")):
+        with pytest.raises(ValueError, match=argument):
+            training.full_batch(coordinates, values, 12, **bad)
+        with pytest.raises(ValueError, match=argument):
+            training.FullBatch(coordinates, values, 12, **bad)
+
+
+def _fit_camera(steps_per_epoch):
+    """A small SIREN fitted for 120 recommended (cosine) steps to a 32x32 image; (history, image, model)."""
+    from keras_inr import data, render
+
+    image = data.load_image("camera", size=32)
+    coordinates, values = data.image_to_coordinates(image)
+    keras.utils.set_random_seed(0)
+    model = training.compile_inr(SIREN(1, width=32, depth=2, w0=20.0), total_steps=120)
+    dataset = training.full_batch(coordinates, values, 120, steps_per_epoch=steps_per_epoch)
+    epochs = 120 // (steps_per_epoch or 120)
+    history = model.fit(dataset, epochs=epochs, verbose=0, shuffle=False)
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 120
+    return history, image, model, render(model, image.shape[:2]), (coordinates, values)
+
+
+def test_recommended_epochs_log_the_final_models_psnr():
+    """With epochs of ``steps_per_epoch`` steps the last logged ``psnr`` is within 0.2 dB of the final model's PSNR;
+    one epoch of the whole run logs the run's average, several dB lower (the bug this guards against)."""
+    from keras_inr.metrics import psnr
+
+    history, image, model, reconstruction, (coordinates, values) = _fit_camera(steps_per_epoch=10)
+    final = psnr(image, reconstruction)
+    evaluated = model.evaluate(training.full_batch(coordinates, values, 1), verbose=0, return_dict=True)["psnr"]
+    assert float(evaluated) == pytest.approx(final, abs=1e-2)
+    assert history.history["psnr"][-1] == pytest.approx(final, abs=0.2)
+
+    history, image, _, reconstruction, _ = _fit_camera(steps_per_epoch=None)
+    assert history.history["psnr"][-1] < psnr(image, reconstruction) - 2.0
+
+
 @pytest.mark.parametrize(
     "coordinates, values, steps, argument",
     [

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import math
 import numbers
 import re
 import warnings
@@ -49,7 +48,7 @@ import keras
 
 from keras_inr.layers.dense import CoordinateDense, GaussianDense, SineDense
 from keras_inr.layers.encodings import FourierFeatures
-from keras_inr.validation import check_name_list
+from keras_inr.validation import check_name_list, check_number
 
 #: Where a hyperparameter goes: every hidden layer's constructor, the first hidden layer's only, or the encoding's.
 APPLIES_TO = ("hidden", "first", "encoding")
@@ -124,13 +123,7 @@ class Hyperparameter:
             if self.optional:
                 return None
             raise ValueError(f"{what} must be a number, got None.")
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-            raise ValueError(f"{what} must be a finite number, got {value!r}.")
-        if self.kind == "int" and float(value) != int(value):
-            raise ValueError(f"{what} must be an integer, got {value!r}.")
-        if self.positive and value <= 0:
-            raise ValueError(f"{what} must be positive, got {value!r}.")
-        return int(value) if self.kind == "int" else float(value)
+        return check_number(what, value, self.kind, self.positive)
 
     def _check_search(self, search) -> tuple:
         if not isinstance(search, (tuple, list)) or len(search) != 2:

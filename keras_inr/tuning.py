@@ -35,7 +35,6 @@ searches hypernetworks with them).
 
 from __future__ import annotations
 
-import math
 import numbers
 import time
 import warnings
@@ -56,7 +55,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from keras_inr import families as inr_families
 from keras_inr.models import build_model
 from keras_inr.training import SCHEDULES, compile_inr, recommended
-from keras_inr.validation import check_choice, check_positive_int
+from keras_inr.validation import check_choice, check_number, check_positive_int
 
 #: The tuning objective: maximise the PSNR on the validation data (logged as ``val_psnr`` by ``compile_inr``).
 OBJECTIVE = keras_tuner.Objective("val_psnr", direction="max")
@@ -127,16 +126,9 @@ class SearchSpec:
         self.argument = argument or name
         self.fixed = self.low = self.high = self.choices = None
         label = self.argument
-        cast = int if kind == "int" else float
 
         def checked(number, what: str):
-            if not _is_number(number) or not math.isfinite(number):
-                raise ValueError(f"`{label}` {what} must be a finite number, got {number!r}.")
-            if kind == "int" and float(number) != int(number):
-                raise ValueError(f"`{label}` {what} must be an integer, got {number!r}.")
-            if (positive or sampling == "log") and number <= 0:
-                raise ValueError(f"`{label}` {what} must be positive, got {number!r}.")
-            return cast(number)
+            return check_number(f"`{label}` {what}", number, kind, positive or sampling == "log")
 
         if _is_number(value):
             self.fixed = checked(value, "value")

@@ -26,6 +26,27 @@ def check_positive_float(name: str, value) -> float:
     return float(value)
 
 
+def check_number(what: str, value, kind: str = "float", positive: bool = True):
+    """Return ``value`` as ``int`` (``kind="int"``) or ``float`` if it is a finite (positive) number, else raise.
+
+    Args:
+        what: how the messages name the value, e.g. ``"`w0` low"`` or ``"default of 'w0'"``.
+        value: the value to check.
+        kind: ``"float"`` or ``"int"`` (an integral value, ``3.0`` accepted).
+        positive: whether the value must be > 0.
+
+    Raises:
+        ValueError: ``"<what> must be a finite number / an integer / positive, got ..."``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value!r}.")
+    if kind == "int" and float(value) != int(value):
+        raise ValueError(f"{what} must be an integer, got {value!r}.")
+    if positive and value <= 0:
+        raise ValueError(f"{what} must be positive, got {value!r}.")
+    return int(value) if kind == "int" else float(value)
+
+
 def check_choice(name: str, value, choices) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` listing them."""
     if value not in choices:

@@ -534,19 +534,20 @@ def _check_policy(subject: _Subject, policy: str, tolerances: Mapping[str, float
 def _run(
     subject: _Subject,
     *,
-    expected_output_shape,
-    expected_num_trainable_weights,
-    expected_num_non_trainable_weights,
-    run_training_check,
-    run_saving_check,
-    run_precision_check,
-    policies,
-    tolerances,
-    train_data,
-    compile_kwargs,
-    check_frozen_weights,
-    seed,
+    expected_output_shape=None,
+    expected_num_trainable_weights=None,
+    expected_num_non_trainable_weights=None,
+    run_training_check=True,
+    run_saving_check=True,
+    run_precision_check=True,
+    policies=POLICIES,
+    tolerances=None,
+    train_data=None,
+    compile_kwargs=None,
+    check_frozen_weights=True,
+    seed=0,
 ):
+    """Every check of the contract on ``subject`` (the arguments are those of :func:`run_layer_test`)."""
     # symbolic call on a fresh instance (it builds from the symbolic shapes)
     symbolic_instance = subject.make(None)
     symbolic_shapes = _check_symbolic(subject, symbolic_instance, expected_output_shape)
@@ -659,21 +660,7 @@ def run_model_test(
         raise TypeError(f"`cls` must be a keras.Model subclass, got {cls!r}; use run_layer_test for layers.")
     input_data = kwargs.pop("input_data", None)
     seed = kwargs.pop("seed", 0)
-    _run_model(_subject(cls, init_kwargs, input_shape, input_data, seed, is_model=True), seed=seed, **kwargs)
-
-
-def _run_model(subject, *, seed=0, expected_output_shape=None, expected_num_trainable_weights=None,
-               expected_num_non_trainable_weights=None, run_training_check=True, run_saving_check=True,
-               run_precision_check=True, policies=POLICIES, tolerances=None, train_data=None, compile_kwargs=None,
-               check_frozen_weights=True):
-    _run(
-        subject, expected_output_shape=expected_output_shape,
-        expected_num_trainable_weights=expected_num_trainable_weights,
-        expected_num_non_trainable_weights=expected_num_non_trainable_weights,
-        run_training_check=run_training_check, run_saving_check=run_saving_check,
-        run_precision_check=run_precision_check, policies=policies, tolerances=tolerances, train_data=train_data,
-        compile_kwargs=compile_kwargs, check_frozen_weights=check_frozen_weights, seed=seed,
-    )
+    _run(_subject(cls, init_kwargs, input_shape, input_data, seed, is_model=True), seed=seed, **kwargs)
 
 
 def run_precision_test(
@@ -781,4 +768,4 @@ def run_family_test(
         f"{type(probe).__name__} (family {family.name!r})", type(probe), make,
         _input_data((num_points, in_dims), None, seed), is_model=True,
     )
-    _run_model(subject, **common)
+    _run(subject, **common)

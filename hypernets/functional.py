@@ -21,8 +21,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_inr.layers import CoordinateDense
-
 
 @dataclass(frozen=True)
 class LayerSpec:
@@ -57,18 +55,9 @@ def layer_specs(target) -> list[LayerSpec]:
         One :class:`LayerSpec` per entry of ``target.weight_layers``, in order.
     """
     return [
-        LayerSpec(int(layer.input_dim), int(layer.units), bool(layer.use_bias), _activation_name(layer))
+        LayerSpec(int(layer.input_dim), int(layer.units), bool(layer.use_bias), layer.activation_name)
         for layer in target.weight_layers
     ]
-
-
-def _activation_name(layer) -> str:
-    """The layer's ``activation_name``; for a user's ``CoordinateDense`` subclass that overrides ``activate`` without
-    naming its activation (it then still reads ``"linear"``), the class name, so it counts as activated."""
-    name = layer.activation_name
-    if name == "linear" and type(layer).activate is not CoordinateDense.activate:
-        return type(layer).__name__
-    return name
 
 
 def check_target(target) -> None:

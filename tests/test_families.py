@@ -75,6 +75,8 @@ def test_user_family_trains_saves_and_loads(cosine, tmp_path):
     model = keras_inr.build_model("cosine", out_dims=1, width=32, depth=2, w0=5.0)
     assert isinstance(model, CoordinateMLP) and model.hidden == "cosine"
     assert all(isinstance(layer, CosineDense) and layer.w0 == 5.0 for layer in model.hidden_layers)
+    # its own activate() without an activation name: named after the class, never read as the linear output layer
+    assert CosineDense.activation_name == "CosineDense" and model.output_layer.activation_name == "linear"
     coordinates, values = _data()
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
     before = float(model.evaluate(coordinates, values, verbose=0))

@@ -94,7 +94,8 @@ class CoordinateDense(keras.layers.Layer):
         factor (as :class:`SineDense` does).
     """
 
-    #: name of the function of :mod:`keras_inr.activations` used by this layer class
+    #: name of the function of :mod:`keras_inr.activations` used by this layer class; a subclass that overrides
+    #: :meth:`activate` without naming its activation gets its class name (see ``__init_subclass__``)
     activation_name = "linear"
     #: whether a first layer (``is_first=True``) computes in float32 under a 16-bit compute dtype
     first_layer_in_float32 = True
@@ -121,6 +122,13 @@ class CoordinateDense(keras.layers.Layer):
             FAN_IN_UNIFORM if bias_initializer == FAN_IN_UNIFORM else self._get_initializer(bias_initializer)
         )
         self.input_dim: int | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass with its own :meth:`activate` but no ``activation_name`` (a user's family) is named after its
+        class, so it never reads as the linear output layer (hypernetwork heads tell hidden layers apart by it)."""
+        super().__init_subclass__(**kwargs)
+        if "activate" in vars(cls) and "activation_name" not in vars(cls):
+            cls.activation_name = cls.__name__
 
     @staticmethod
     def _get_initializer(identifier):

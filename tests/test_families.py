@@ -37,6 +37,12 @@ def test_named_model_class_defaults_equal_the_registry_defaults(family, model_cl
     signature = inspect.signature(model_class.__init__).parameters
     for name, record in families.get(family).hyperparameters.items():
         assert signature[name].default == record.default, (family, name)
+    record = families.get(family)
+    for name, hyperparameter in record.hyperparameters.items():  # the layer and encoding classes' defaults too
+        owner = {"hidden": record.layer, "encoding": record.encoding}.get(hyperparameter.applies_to)
+        if owner is not None:
+            owner_default = inspect.signature(owner.__init__).parameters[hyperparameter.argument].default
+            assert owner_default == hyperparameter.default, (family, owner.__name__, name)
     model = keras_inr.build_model(family, 1, width=8, depth=1, in_dims=2)
     assert isinstance(model, model_class)
     for name, record in families.get(family).hyperparameters.items():

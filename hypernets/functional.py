@@ -14,6 +14,7 @@ Weights are always a list with one ``(kernel, bias)`` pair per entry of ``target
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,25 +28,40 @@ class LayerSpec:
     """Shape of one weight layer of a target INR.
 
     Attributes:
-        fan_in: number of inputs ``in`` of the layer.
-        units: number of outputs ``out``.
+        fan_in: number of input channels of the layer (for complex inputs, ``2 n``: real and imaginary parts).
+        units: number of outputs the layer was made with.
         use_bias: whether the layer adds a bias.
-        activation: name of the layer's activation (``"sine"``, ``"gaussian"``, ``"relu"``, ``"linear"``; the class
-            name for a user's layer class with its own ``activate``).
+        activation: name of the layer's activation (``"sine"``, ``"gaussian"``, ``"complex_gabor"``, ``"relu"``,
+            ``"linear"``; the class name for a user's layer class with its own ``activate``).
+        kernel_shape: shape of the kernel, ``(fan_in, units)`` for most families; a trailing axis for complex
+            weights or several maps per unit (``(n, units, 2)`` for WIRE).
+        bias_shape: shape of the bias, ``(units,)`` or with the same trailing axis.
     """
 
     fan_in: int
     units: int
     use_bias: bool
     activation: str
+    kernel_shape: tuple = ()
+    bias_shape: tuple = ()
+
+    def __post_init__(self):
+        if not self.kernel_shape:
+            object.__setattr__(self, "kernel_shape", (self.fan_in, self.units))
+        if not self.bias_shape:
+            object.__setattr__(self, "bias_shape", (self.units,))
 
     @property
     def kernel_size(self) -> int:
-        return self.fan_in * self.units
+        return math.prod(self.kernel_shape)
+
+    @property
+    def bias_size(self) -> int:
+        return math.prod(self.bias_shape) if self.use_bias else 0
 
     @property
     def parameter_count(self) -> int:
-        return self.kernel_size + (self.units if self.use_bias else 0)
+        return self.kernel_size + self.bias_size
 
 
 def layer_specs(target) -> list[LayerSpec]:
@@ -55,7 +71,11 @@ def layer_specs(target) -> list[LayerSpec]:
         One :class:`LayerSpec` per entry of ``target.weight_layers``, in order.
     """
     return [
-        LayerSpec(int(layer.input_dim), int(layer.units), bool(layer.use_bias), layer.activation_name)
+        LayerSpec(
+            int(layer.input_dim), int(layer.units), bool(layer.use_bias), layer.activation_name,
+            tuple(int(d) for d in layer.kernel.shape),
+            tuple(int(d) for d in layer.bias.shape) if layer.use_bias else (int(layer.units),),
+        )
         for layer in target.weight_layers
     ]
 
@@ -103,7 +123,7 @@ def weight_scales(kernel: np.ndarray, bias: np.ndarray | None) -> tuple[float, f
 
 
 def split_flat_parameters(flat, specs: Sequence[LayerSpec]) -> list[tuple]:
-    """Cut per-sample flat parameter vectors into per-layer kernels and biases.
+    """Cut per-sample flat parameter vectors into per-layer kernels and biases (of any shape: ``spec.kernel_shape``).
 
     Args:
         flat: ``(batch, total)`` with ``total = sum(spec.parameter_count)``; for each layer, its kernel in row-major
@@ -111,16 +131,16 @@ def split_flat_parameters(flat, specs: Sequence[LayerSpec]) -> list[tuple]:
         specs: the target's layer specs.
 
     Returns:
-        ``[(kernel (batch, in, out), bias (batch, out) or None), ...]``.
+        ``[(kernel (batch, *kernel_shape), bias (batch, *bias_shape) or None), ...]``.
     """
     weights, start = [], 0
     for spec in specs:
-        kernel = ops.reshape(flat[:, start : start + spec.kernel_size], (-1, spec.fan_in, spec.units))
+        kernel = ops.reshape(flat[:, start : start + spec.kernel_size], (-1, *spec.kernel_shape))
         start += spec.kernel_size
         bias = None
         if spec.use_bias:
-            bias = flat[:, start : start + spec.units]
-            start += spec.units
+            bias = ops.reshape(flat[:, start : start + spec.bias_size], (-1, *spec.bias_shape))
+            start += spec.bias_size
         weights.append((kernel, bias))
     return weights
 
@@ -143,15 +163,18 @@ def multiplicative_modulation(shared_kernel, left, right, temperature: float):
     unchanged and the modulation multiplies each weight by a factor in ``(0, 2)``.
 
     Args:
-        shared_kernel: ``W_shared``, ``(in, out)``.
+        shared_kernel: ``W_shared``, ``(in, out)``, or ``(in, out, k)`` (complex or several-map kernels: the factor
+            of ``(in, out)`` scales all ``k`` entries, e.g. a complex weight's real and imaginary parts together).
         left: ``U``, ``(batch, in, rank)``.
         right: ``V``, ``(batch, rank, out)``.
         temperature: ``s``, divides the low-rank product before the sigmoid.
 
     Returns:
-        Per-sample kernels ``(batch, in, out)``.
+        Per-sample kernels ``(batch, *shared_kernel.shape)``.
     """
     modulation = 2.0 * ops.sigmoid(ops.matmul(left, right) / temperature)
+    for _ in range(len(shared_kernel.shape) - 2):  # kernels (in, out, k): one factor per (in, out)
+        modulation = ops.expand_dims(modulation, -1)
     return ops.expand_dims(shared_kernel, 0) * modulation
 
 

@@ -137,11 +137,11 @@ class WeightHead(keras.layers.Layer):
         self.base_weights = []
         for index, (spec, (kernel, bias)) in enumerate(zip(self.specs, self.initial_weights)):
             kernel_variable = self.add_weight(
-                name=f"base_kernel_{index}", shape=(spec.fan_in, spec.units), initializer=_values(kernel)
+                name=f"base_kernel_{index}", shape=spec.kernel_shape, initializer=_values(kernel)
             )
             bias_variable = None
             if spec.use_bias:
-                bias_variable = self.add_weight(name=f"base_bias_{index}", shape=(spec.units,),
+                bias_variable = self.add_weight(name=f"base_bias_{index}", shape=spec.bias_shape,
                                                 initializer=_values(bias))
             self.base_weights.append((kernel_variable, bias_variable))
 
@@ -209,7 +209,7 @@ class FullHead(WeightHead):
             kernel_scale, bias_scale = weight_scales(kernel, bias)
             parts.append(np.full(spec.kernel_size, kernel_scale, dtype=np.float32))
             if spec.use_bias:
-                parts.append(np.full(spec.units, bias_scale, dtype=np.float32))
+                parts.append(np.full(spec.bias_size, bias_scale, dtype=np.float32))
         return np.concatenate(parts)
 
     def _create_variables(self) -> None:
@@ -234,7 +234,7 @@ class FullHead(WeightHead):
 
     def _output_shapes(self, batch) -> list[tuple]:
         return [
-            ((batch, spec.fan_in, spec.units), (batch, spec.units) if spec.use_bias else None) for spec in self.specs
+            ((batch, *spec.kernel_shape), (batch, *spec.bias_shape) if spec.use_bias else None) for spec in self.specs
         ]
 
 
@@ -268,7 +268,7 @@ class LowRankHead(WeightHead):
         )
 
     def _create_variables(self) -> None:
-        size = sum(spec.fan_in * self.rank + self.rank * spec.units for spec in self.specs)
+        size = sum((spec.kernel_shape[0] + spec.kernel_shape[1]) * self.rank for spec in self.specs)
         self.kernel = self.add_weight(
             name="kernel", shape=(self.feature_dim, size),
             initializer=keras.initializers.RandomNormal(
@@ -282,15 +282,16 @@ class LowRankHead(WeightHead):
         factors = self._linear(features)  # (batch, size): all U_i and V_i, flattened
         weights, start = [], 0
         for spec, (base_kernel, base_bias) in zip(self.specs, self._base_network()):
-            left = ops.reshape(factors[:, start : start + spec.fan_in * self.rank], (-1, spec.fan_in, self.rank))
-            start += spec.fan_in * self.rank
-            right = ops.reshape(factors[:, start : start + self.rank * spec.units], (-1, self.rank, spec.units))
-            start += self.rank * spec.units
+            rows, columns = spec.kernel_shape[:2]
+            left = ops.reshape(factors[:, start : start + rows * self.rank], (-1, rows, self.rank))
+            start += rows * self.rank
+            right = ops.reshape(factors[:, start : start + self.rank * columns], (-1, self.rank, columns))
+            start += self.rank * columns
             weights.append((multiplicative_modulation(base_kernel, left, right, self.temperature), base_bias))
         return weights
 
     def _output_shapes(self, batch) -> list[tuple]:
-        return [((batch, spec.fan_in, spec.units), (spec.units,) if spec.use_bias else None) for spec in self.specs]
+        return [((batch, *spec.kernel_shape), spec.bias_shape if spec.use_bias else None) for spec in self.specs]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rank": self.rank, "temperature": self.temperature}
@@ -331,7 +332,8 @@ class ShiftHead(WeightHead):
 
     def _create_variables(self) -> None:
         column_std = np.concatenate([
-            np.full(self.specs[index].units, weight_scales(*self.initial_weights[index])[1]) for index in self.modulated
+            np.full(self.specs[index].bias_size, weight_scales(*self.initial_weights[index])[1])
+            for index in self.modulated
         ]) * (self.init_scale / math.sqrt(self.feature_dim))
         draws = np.random.default_rng(_seed_for_numpy(self.seed)).standard_normal((self.feature_dim, column_std.size))
         self.kernel = self.add_weight(
@@ -345,15 +347,16 @@ class ShiftHead(WeightHead):
         weights, start = self._base_network(), 0
         for index in self.modulated:
             kernel, bias = weights[index]
-            units = self.specs[index].units
-            weights[index] = (kernel, ops.expand_dims(bias, 0) + shifts[:, start : start + units])
-            start += units
+            spec = self.specs[index]
+            shift = ops.reshape(shifts[:, start : start + spec.bias_size], (-1, *spec.bias_shape))
+            weights[index] = (kernel, ops.expand_dims(bias, 0) + shift)
+            start += spec.bias_size
         return weights
 
     def _output_shapes(self, batch) -> list[tuple]:
-        shapes = [((spec.fan_in, spec.units), (spec.units,) if spec.use_bias else None) for spec in self.specs]
+        shapes = [(spec.kernel_shape, spec.bias_shape if spec.use_bias else None) for spec in self.specs]
         for index in self.modulated:
-            shapes[index] = (shapes[index][0], (batch, self.specs[index].units))
+            shapes[index] = (shapes[index][0], (batch, *self.specs[index].bias_shape))
         return shapes
 
 

@@ -8,14 +8,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from hypernets.functional import check_coordinates, check_target, evaluate_inrs
+from hypernets.functional import check_coordinates, check_target, evaluate_inrs, layer_specs
 from hypernets.heads import WeightHead, get_head
-from hypernets.steps import check_data_shapes
+from hypernets.steps import check_data_shapes, check_data_values
 from hypernets.trainers import trainer_for_backend
 from keras_inr import rendering
 from keras_inr.metrics import PSNR
 from keras_inr.saving import register
-from keras_inr.validation import check_positive_float, check_positive_int, check_shape
+from keras_inr.validation import check_positive_float, check_positive_int, check_seed, check_shape
 
 #: The backend's train_step/test_step mixin, chosen once, when this module is imported.
 HyperTrainer = trainer_for_backend()
@@ -89,7 +89,9 @@ class HyperINR(HyperTrainer, keras.Model):
             data supplies coordinates (e.g. :class:`hypernets.ImageFieldDataset`).
         in_dims: coordinate dimension of the INRs (2 for images); defaults to the target's if it is built, else 2.
         max_val: dynamic range of the signals, for the PSNR metric.
-        seed: optional integer seed of the training-time point sampling.
+        seed: optional integer seed of the training-time point sampling, in ``[0, 2**32 - 1]``. The sampler's state
+            (seed and draw counter) is saved with the model, so a run resumed from a saved model draws the points the
+            uninterrupted run would have drawn.
         **kwargs: standard ``keras.Model`` arguments (``name``, ``dtype``); a head given by name follows the model's
             dtype policy (give the encoder and target the same policy).
 
@@ -158,7 +160,7 @@ class HyperINR(HyperTrainer, keras.Model):
                                                                                      points_per_step)
         self.out_dims = target.out_dims
         self.max_val = check_positive_float("max_val", max_val)
-        self.seed = None if seed is None else int(seed)
+        self.seed = check_seed("seed", seed)
         self.point_sampler = keras.random.SeedGenerator(self.seed, name="point_sampler")
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.psnr_metric = PSNR(max_val=self.max_val, name="psnr")
@@ -266,18 +268,27 @@ class HyperINR(HyperTrainer, keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.fit``; array data is checked first (the accepted forms: :mod:`hypernets.steps`).
 
-        The same checks run inside every step, but an error raised while JAX traces the first step leaves the model
-        unusable (Keras has already detached its variables), and TensorFlow's traced shapes give vaguer messages.
+        Arrays given as ``x``/``y`` or ``validation_data`` are checked once, before Keras starts: their shapes, and
+        their values, which must be real and finite (NaN or infinity would train to NaN); a ``ValueError`` names
+        the array. The shape checks also run inside every step, but an error raised while JAX traces the first step
+        leaves the model unusable (Keras has already detached its variables), and TensorFlow's traced shapes give
+        vaguer messages. Datasets check their arrays when they are made (:class:`hypernets.FieldDataset`).
         """
-        if hasattr(y, "shape"):
-            check_data_shapes(self, x, y)
+        self._check_arrays(x, y)
+        validation_data = kwargs.get("validation_data", args[5] if len(args) > 5 else None)
+        if isinstance(validation_data, (list, tuple)) and len(validation_data) in (2, 3):
+            self._check_arrays(validation_data[0], validation_data[1], "validation_data")
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.evaluate``; array data is checked first (see :meth:`fit`)."""
+        self._check_arrays(x, y)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def _check_arrays(self, x, y, argument: str | None = None) -> None:
         if hasattr(y, "shape"):
             check_data_shapes(self, x, y)
-        return super().evaluate(x, y, *args, **kwargs)
+        check_data_values(x, y, argument)
 
     def compile(self, optimizer="adam", loss="mse", **kwargs):
         """Configure training: ``optimizer``, the reconstruction ``loss`` between values and INR predictions (any
@@ -309,6 +320,33 @@ class HyperINR(HyperTrainer, keras.Model):
         return [self.loss_tracker, self.psnr_metric]
 
     # --- serialization ----------------------------------------------------------------------------------------
+    #: key of the point sampler's state in the saved variables
+    _SAMPLER_KEY = "point_sampler_state"
+
+    def save_own_variables(self, store) -> None:
+        """Save the model's own variables and the point sampler's state (its seed and draw counter).
+
+        Keras saves the variables of layers but not the state of a ``SeedGenerator``; without it a model loaded from
+        a file (a resumed run) would replay the first point draws of ``points_per_step`` subsampling, or draw from
+        a new random seed when ``seed=None``.
+        """
+        super().save_own_variables(store)
+        store[self._SAMPLER_KEY] = self.point_sampler.state
+
+    def load_own_variables(self, store) -> None:
+        """Load what :meth:`save_own_variables` saved (files without the sampler's state keep a fresh sampler)."""
+        keys = set(store.keys())
+        own = self._trainable_variables + self._non_trainable_variables
+        if len(keys - {self._SAMPLER_KEY}) != len(own):
+            raise ValueError(
+                f"{self.name}: the saved file holds {len(keys - {self._SAMPLER_KEY})} own variables of the HyperINR, "
+                f"the model has {len(own)}; it was saved from a different model."
+            )
+        for index, variable in enumerate(own):
+            variable.assign(store[str(index)])
+        if self._SAMPLER_KEY in keys:
+            self.point_sampler.state.assign(store[self._SAMPLER_KEY])
+
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(
@@ -353,10 +391,16 @@ class _SideBySide:
 
 
 def parameter_count(model: HyperINR) -> dict:
-    """Sizes of a built HyperINR: ``{"hypernetwork": trainable weights, "inr": parameters of one generated INR}``."""
-    inr = sum(
-        layer.input_dim * layer.units + (layer.units if layer.use_bias else 0) for layer in model.target.weight_layers
-    )
+    """Sizes of a built HyperINR: ``{"hypernetwork": trainable weights, "inr": parameters of one generated INR}``.
+
+    Raises:
+        ValueError: naming ``model`` unless it is a built :class:`HyperINR`.
+    """
+    if not isinstance(model, HyperINR) or not model.built:
+        raise ValueError(
+            f"`model` must be a built HyperINR (call it on datapoints or fit it first), got {model!r}."
+        )
+    inr = sum(spec.parameter_count for spec in layer_specs(model.target))
     trainable = sum(math.prod(v.shape) for v in model.trainable_variables)
     return {"hypernetwork": int(trainable), "inr": int(inr)}
 

@@ -24,6 +24,7 @@ from keras_inr import (  # noqa: E402
 from keras_inr.fitting import fit_signal  # noqa: E402
 from keras_inr.models import (  # noqa: E402
     SIREN,
+    WIRE,
     CombinedINR,
     CoordinateMLP,
     FourierFeatureNetwork,
@@ -51,6 +52,7 @@ __all__ = [
     "layers",
     "models",
     "SIREN",
+    "WIRE",
     "GaussianINR",
     "FourierFeatureNetwork",
     "CoordinateMLP",

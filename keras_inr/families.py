@@ -46,6 +46,7 @@ from typing import Any
 
 import keras
 
+from keras_inr.layers.complex import ComplexGaborDense, RealGaborDense
 from keras_inr.layers.dense import CoordinateDense, GaussianDense, SineDense
 from keras_inr.layers.encodings import FourierFeatures
 from keras_inr.validation import check_name_list, check_number
@@ -156,7 +157,11 @@ class Family:
         model: the named model class built by :func:`keras_inr.build_model` (``SIREN``), as a class or an
             ``"module:Class"`` string; ``None`` builds a :class:`keras_inr.CoordinateMLP` with ``hidden=name``.
         aliases: other names accepted for this family (``"sine"`` for ``"siren"``).
+        width_scale: the hidden layers have ``round(width * width_scale)`` units; WIRE's ``1 / sqrt(2)`` makes a
+            complex network's parameter count match a real one of ``width`` (its paper, section 4).
         builtin: whether keras-inr ships it.
+        tuned_by_default: whether the tuner and ``keras-inr tune`` search it when no families are named (the
+            classic three: SIREN, Gaussian, Fourier features; name the others with ``families=``).
     """
 
     name: str
@@ -170,7 +175,9 @@ class Family:
     paper: str = ""
     model: Any = None
     aliases: tuple = ()
+    width_scale: float = 1.0
     builtin: bool = False
+    tuned_by_default: bool = False
 
     # --- values ---------------------------------------------------------------------------------------------------
     def defaults(self) -> dict:
@@ -241,7 +248,7 @@ class Family:
             return model_class(out_dims=out_dims, **kwargs)
         from keras_inr.models import CoordinateMLP
 
-        model_keys = {"width", "depth", "in_dims", "name", "dtype", "trainable", "seed"}
+        model_keys = {"width", "depth", "in_dims", "name", "dtype", "trainable", "seed", "learnable"}
         model_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in model_keys}
         seed = model_kwargs.pop("seed", None)
         encoding_config = {"seed": seed} if seed is not None and self.seeded else None
@@ -315,12 +322,9 @@ def check_names(families, argument: str = "families") -> tuple[str, ...]:
 
 
 def searched_by_default() -> tuple[str, ...]:
-    """The families the tuner and ``keras-inr tune`` search when none are named: the built-in families with a search
-    range for at least one hyperparameter (``("siren", "gauss", "ffn")``)."""
-    return tuple(
-        family.name for family in all_families()
-        if family.builtin and any(record.search is not None for record in family.hyperparameters.values())
-    )
+    """The families the tuner and ``keras-inr tune`` search when none are named: those marked
+    ``tuned_by_default``, the classic three ``("siren", "gauss", "ffn")``."""
+    return tuple(family.name for family in all_families() if family.tuned_by_default)
 
 
 def hyperparameter_owners(family_names: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
@@ -348,8 +352,10 @@ def register(
     paper: str = "",
     model: Any = None,
     aliases: Iterable[str] = (),
+    width_scale: float = 1.0,
     replace: bool = False,
     _builtin: bool = False,
+    _tuned_by_default: bool = False,
 ) -> Family:
     """Register an INR family so that it works by name everywhere in keras-inr.
 
@@ -374,6 +380,7 @@ def register(
         paper: the reference.
         model: a named model class (or ``"module:Class"``) that :func:`keras_inr.build_model` returns.
         aliases: other accepted names.
+        width_scale: factor applied to ``width`` for the hidden layers' units (``1 / sqrt(2)`` for complex weights).
         replace: allow replacing an existing non-built-in family of the same name.
 
     Returns:
@@ -425,7 +432,8 @@ def register(
         layer_config=MappingProxyType(dict(layer_config or {})), encoding=encoding,
         training=MappingProxyType(dict(training or {})), title=title or name,
         help=help if isinstance(help, str) else "", paper=paper, model=model, aliases=tuple(aliases),
-        builtin=_builtin,
+        width_scale=check_number("width_scale", width_scale, "float", True), builtin=_builtin,
+        tuned_by_default=_tuned_by_default,
     )
     _check_layer_accepts(family)
     if not _builtin and keras.saving.get_registered_object(keras.saving.get_registered_name(layer)) is not layer:
@@ -480,7 +488,8 @@ def _check_layer_accepts(family: Family) -> None:
 # built-in families
 # ----------------------------------------------------------------------------------------------------------------
 register(
-    "siren", SineDense, title="SIREN", aliases=("sine",), model="keras_inr.models:SIREN", _builtin=True,
+    "siren", SineDense, title="SIREN", aliases=("sine",), model="keras_inr.models:SIREN",
+    _builtin=True, _tuned_by_default=True,
     help="sine layers sin(w0 (x W + b)) with SIREN's initialisation",
     paper="Sitzmann et al. 2020, https://arxiv.org/abs/2006.09661, section 3.2",
     hyperparameters=[
@@ -494,7 +503,7 @@ register(
 )
 register(
     "gauss", GaussianDense, title="Gaussian", aliases=("gaussian",), model="keras_inr.models:GaussianINR",
-    _builtin=True, help="Gaussian layers exp(-(s (x W + b))^2)",
+    _builtin=True, _tuned_by_default=True, help="Gaussian layers exp(-(s (x W + b))^2)",
     paper="Ramasinghe & Lucey 2022, https://arxiv.org/abs/2111.15135, section 4",
     hyperparameters=[
         Hyperparameter(
@@ -505,7 +514,8 @@ register(
 )
 register(
     "ffn", CoordinateDense, title="Fourier features", layer_config={"activation": "relu"}, encoding=FourierFeatures,
-    model="keras_inr.models:FourierFeatureNetwork", training={"learning_rate": 3e-3}, _builtin=True,
+    model="keras_inr.models:FourierFeatureNetwork", training={"learning_rate": 3e-3},
+    _builtin=True, _tuned_by_default=True,
     help="Gaussian random Fourier features followed by a ReLU MLP",
     paper="Tancik et al. 2020, https://arxiv.org/abs/2006.10739, section 6",
     hyperparameters=[
@@ -522,4 +532,107 @@ register(
 register(
     "relu", CoordinateDense, title="ReLU MLP", layer_config={"activation": "relu"}, _builtin=True,
     help="a plain ReLU MLP (combine it with an encoding in CoordinateMLP)", hyperparameters=[],
+)
+register(
+    "wire", ComplexGaborDense, title="WIRE", model="keras_inr.models:WIRE", width_scale=2**-0.5,
+    training={"learning_rate": 5e-3}, _builtin=True,
+    help="complex Gabor wavelets exp(j w0 z) exp(-|s0 z|^2) with complex weights; real part at the output",
+    paper="Saragadam et al. 2023, https://arxiv.org/abs/2301.05187, equation 3 and section 3.2",
+    hyperparameters=[
+        # The paper's image settings (vishwa91/wire, wire_image_denoise.py: omega0 = 20, sigma0 = 10, lr 5e-3).
+        Hyperparameter("w0", 20.0, search=(5.0, 50.0), help="WIRE wavelet frequency omega_0"),
+        Hyperparameter("s0", 10.0, search=(2.0, 40.0), help="WIRE inverse envelope width s_0 (sigma_0 in the code)"),
+    ],
+)
+register(
+    # Two real maps per layer, so 1/sqrt(2) of the width keeps the parameter count of a one-map network.
+    "wire_real", RealGaborDense, title="WIRE (real Gabor)", width_scale=2**-0.5, training={"learning_rate": 5e-3},
+    _builtin=True, help="real Gabor wavelets cos(w0 u) exp(-(s0 v)^2) of two affine maps",
+    paper="Saragadam et al. 2023, https://arxiv.org/abs/2301.05187, section 3 (real Gabor)",
+    hyperparameters=[
+        Hyperparameter("w0", 20.0, search=(5.0, 50.0), help="real Gabor frequency omega_0"),
+        Hyperparameter("s0", 10.0, search=(2.0, 40.0), help="real Gabor inverse envelope width s_0"),
+    ],
+)
+
+# --- the further families of keras_inr.layers.activated (measured on camera 64x64: docs/families.md) ---------------
+from keras_inr.layers.activated import (  # noqa: E402  (after the registry they register into)
+    ExpSinDense,
+    FinerDense,
+    HoscDense,
+    LaplacianDense,
+    MultiGaussianDense,
+    MultiQuadraticDense,
+    QuadraticDense,
+    SincDense,
+    SuperGaussianDense,
+)
+
+register(
+    "finer", FinerDense, title="FINER", model="keras_inr.models:FINER", _builtin=True,
+    help="variable-periodic sine layers sin(w0 (|z| + 1) z) with SIREN's initialisation and a wide first bias",
+    paper="Liu et al. 2024, https://arxiv.org/abs/2312.02434, section 3",
+    hyperparameters=[
+        Hyperparameter("w0", 30.0, search=(10.0, 60.0), help="FINER omega_0"),
+        Hyperparameter(
+            "first_bias_scale", 1.0, search=(0.3, 20.0), applies_to="first", argument="bias_scale",
+            help="k of the first layer's bias initialisation U(-k, k)",
+        ),
+    ],
+)
+register(
+    "sinc", SincDense, title="sinc", _builtin=True,
+    help="sinc layers sin(w0 z) / (w0 z) with SIREN's initialisation",
+    paper="Saratchandran et al. 2024, https://arxiv.org/abs/2402.05427",
+    hyperparameters=[Hyperparameter("w0", 30.0, search=(10.0, 100.0), help="sinc frequency factor")],
+)
+register(
+    "hosc", HoscDense, title="HOSC", _builtin=True,
+    help="hyperbolic oscillation layers tanh(beta sin(w0 z)) with SIREN's initialisation",
+    paper="Serrano et al. 2024, https://arxiv.org/abs/2401.10967",
+    hyperparameters=[
+        Hyperparameter("w0", 30.0, search=(10.0, 60.0), help="HOSC frequency factor omega_0"),
+        Hyperparameter("beta", 1.0, search=(0.5, 20.0), help="HOSC sharpness beta (sine-like small, square large)"),
+    ],
+)
+register(
+    "laplacian", LaplacianDense, title="Laplacian", _builtin=True, help="Laplacian layers exp(-|s z|)",
+    paper="Ramasinghe & Lucey 2022, https://arxiv.org/abs/2111.15135, table 1",
+    hyperparameters=[Hyperparameter("inverse_scale", 10.0, search=(1.0, 100.0), help="Laplacian 1 / sigma")],
+)
+register(
+    "quadratic", QuadraticDense, title="Quadratic", _builtin=True, help="quadratic layers 1 / (1 + (s z)^2)",
+    paper="Ramasinghe & Lucey 2022, https://arxiv.org/abs/2111.15135, table 1",
+    hyperparameters=[Hyperparameter("inverse_scale", 10.0, search=(1.0, 100.0), help="quadratic a")],
+)
+register(
+    "multiquadratic", MultiQuadraticDense, title="Multi-quadratic", _builtin=True,
+    help="multi-quadratic layers 1 / sqrt(1 + (s z)^2)",
+    paper="Ramasinghe & Lucey 2022, https://arxiv.org/abs/2111.15135, table 1",
+    hyperparameters=[Hyperparameter("inverse_scale", 10.0, search=(1.0, 100.0), help="multi-quadratic a")],
+)
+register(
+    "supergaussian", SuperGaussianDense, title="Super-Gaussian", _builtin=True,
+    help="super-Gaussian layers [exp(-(s z)^2)]^b",
+    paper="Ramasinghe & Lucey 2022, https://arxiv.org/abs/2111.15135, table 1",
+    hyperparameters=[
+        Hyperparameter("inverse_scale", 10.0, search=(1.0, 100.0), help="super-Gaussian 1 / (sqrt(2) sigma)"),
+        Hyperparameter("power", 1.0, help="super-Gaussian power b"),
+    ],
+)
+register(
+    "expsin", ExpSinDense, title="ExpSin", _builtin=True,
+    help="ExpSin layers exp(-sin(w0 z)) with SIREN's initialisation",
+    paper="Ramasinghe & Lucey 2022, https://arxiv.org/abs/2111.15135, table 1",
+    hyperparameters=[Hyperparameter("w0", 30.0, search=(10.0, 100.0), help="ExpSin frequency a")],
+)
+register(
+    "multigauss", MultiGaussianDense, title="Multi-bump Gaussian", _builtin=True,
+    help="products of K Gaussian bumps exp(-s^2 mean_k (x W_k + b_k)^2) per unit",
+    paper="Ramasinghe & Lucey 2022, https://arxiv.org/abs/2111.15135, section 4 (several maps per unit: the ancestor "
+    "codebase's multi-bump Gaussian layer)",
+    hyperparameters=[
+        Hyperparameter("inverse_scale", 10.0, search=(3.0, 30.0), help="multi-bump Gaussian inverse scale s"),
+        Hyperparameter("bumps", 2, search=(1, 4), sampling="linear", help="bumps (affine maps) per unit"),
+    ],
 )

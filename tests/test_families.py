@@ -30,7 +30,8 @@ def test_builtin_names_and_aliases():
 
 
 @pytest.mark.parametrize(
-    "family, model_class", [("siren", SIREN), ("gauss", GaussianINR), ("ffn", FourierFeatureNetwork)]
+    "family, model_class",
+    [("siren", SIREN), ("gauss", GaussianINR), ("ffn", FourierFeatureNetwork), ("wire", keras_inr.WIRE)],
 )
 def test_named_model_class_defaults_equal_the_registry_defaults(family, model_class):
     """The model classes' signature defaults and the registry's defaults are one fact: a test keeps them equal."""
@@ -168,7 +169,7 @@ def test_builtin_families_cannot_be_unregistered_and_unknown_names_are_named():
     with pytest.raises(ValueError, match="built-in"):
         families.unregister("siren")
     with pytest.raises(ValueError, match="family"):
-        families.get("wire")
+        families.get("no_such_family")
     with pytest.raises(ValueError, match="hidden"):
         CoordinateMLP(1, hidden="tanh")
     with pytest.raises(ValueError, match="families"):

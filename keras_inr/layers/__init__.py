@@ -1,9 +1,45 @@
-"""Keras layers of keras-inr: dense INR layers (SIREN, Gaussian) and coordinate encodings."""
+"""Keras layers of keras-inr: dense INR layers (SIREN, Gaussian, WIRE, ...) and coordinate encodings."""
 
+from keras_inr.layers.activated import (
+    ActivatedDense,
+    ExpSinDense,
+    FinerDense,
+    HoscDense,
+    LaplacianDense,
+    MultiGaussianDense,
+    MultiQuadraticDense,
+    QuadraticDense,
+    SincDense,
+    SuperGaussianDense,
+)
+from keras_inr.layers.complex import (
+    ComplexDense,
+    ComplexGaborDense,
+    RealGaborDense,
+    complex_affine,
+    join_complex,
+    split_complex,
+)
 from keras_inr.layers.dense import CoordinateDense, GaussianDense, SineDense, affine
 from keras_inr.layers.encodings import FourierFeatures, PositionalEncoding, fourier_features
 
 __all__ = [
+    "ActivatedDense",
+    "FinerDense",
+    "SincDense",
+    "HoscDense",
+    "LaplacianDense",
+    "QuadraticDense",
+    "MultiQuadraticDense",
+    "SuperGaussianDense",
+    "ExpSinDense",
+    "MultiGaussianDense",
+    "ComplexDense",
+    "ComplexGaborDense",
+    "RealGaborDense",
+    "complex_affine",
+    "join_complex",
+    "split_complex",
     "CoordinateDense",
     "SineDense",
     "GaussianDense",

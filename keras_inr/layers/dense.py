@@ -80,10 +80,20 @@ class CoordinateDense(keras.layers.Layer):
         use_bias: whether to add a bias.
         kernel_initializer: a Keras initializer (or its name) for the ``(in, out)`` kernel.
         bias_initializer: a Keras initializer, its name, or ``"fan_in_uniform"`` for ``U(-1/sqrt(in), 1/sqrt(in))``.
+        learnable: names of the class's :attr:`activation_parameters` (e.g. ``("w0",)`` for :class:`SineDense`) to
+            train as scalar variables of this layer, starting at their given value; by default they stay fixed, as in
+            the papers. A hypernetwork's target keeps them at their value (the target's layers are frozen).
         **kwargs: standard ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
 
     Shapes:
-        input ``(..., in)``; output ``(..., units)``, in the compute dtype of the layer's policy.
+        input ``(..., in)``; output ``(..., units)`` (``(..., 2 units)`` for a layer with complex outputs, see
+        :mod:`keras_inr.layers.complex`), in the compute dtype of the layer's policy.
+
+    Weights:
+        ``kernel`` of shape :meth:`kernel_shape` (``(in, units)`` here) and ``bias`` of shape :meth:`bias_shape`
+        (``(units,)``); families with several pre-activations per unit (WIRE's real Gabor, the multi-bump Gaussian)
+        or complex weights add a trailing axis. Hypernetwork heads read these shapes, so they generate weights for
+        any family.
 
     Dtype policies:
         With a 16-bit compute dtype (``mixed_bfloat16``, ``mixed_float16``, ``bfloat16``) a first layer
@@ -99,6 +109,12 @@ class CoordinateDense(keras.layers.Layer):
     activation_name = "linear"
     #: whether a first layer (``is_first=True``) computes in float32 under a 16-bit compute dtype
     first_layer_in_float32 = True
+    #: the activation hyperparameters (attribute names) that ``learnable`` may make trainable
+    activation_parameters: tuple[str, ...] = ()
+    #: whether the outputs are complex: ``units`` complex channels as ``2 units`` real ones, ``[real | imaginary]``
+    complex_outputs = False
+    #: whether the layer takes ``complex_input`` (complex inputs, kernel and bias; :mod:`keras_inr.layers.complex`)
+    accepts_complex_input = False
 
     def __init__(
         self,
@@ -108,10 +124,12 @@ class CoordinateDense(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         is_first: bool = False,
+        learnable=(),
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.units = check_positive_int("units", units)
+        self.learnable = self._check_learnable(learnable)
         if activation is not None:
             inr_activations.get(activation)  # ValueError naming `activation` unless it is a real activation name
             self.activation_name = activation
@@ -130,11 +148,51 @@ class CoordinateDense(keras.layers.Layer):
         if "activate" in vars(cls) and "activation_name" not in vars(cls):
             cls.activation_name = cls.__name__
 
+    def _check_learnable(self, learnable) -> tuple[str, ...]:
+        if isinstance(learnable, str):
+            learnable = (learnable,)
+        if not isinstance(learnable, (tuple, list)) or not all(isinstance(name, str) for name in learnable):
+            raise ValueError(f"`learnable` must be a tuple of parameter names, got {learnable!r}.")
+        unknown = sorted(set(learnable) - set(self.activation_parameters))
+        if unknown:
+            raise ValueError(
+                f"`learnable` of {type(self).__name__} may name {self.activation_parameters}, got {unknown}."
+            )
+        return tuple(dict.fromkeys(learnable))
+
+    def hyperparameter(self, name: str):
+        """The value of activation hyperparameter ``name``: its float32 variable if it is ``learnable``, else the
+        number given to the constructor. Families read their ``w0``/``s0``/... through this in :meth:`activate`."""
+        variable = getattr(self, "_learned", {}).get(name)
+        return getattr(self, name) if variable is None else ops.cast(variable, "float32")
+
     @staticmethod
     def _get_initializer(identifier):
         return keras.initializers.get(identifier) if identifier is not None else None
 
     # --- the family's maths -----------------------------------------------------------------------------------
+    def kernel_shape(self, input_dim: int) -> tuple[int, ...]:
+        """Shape of the kernel for ``input_dim`` input channels: ``(input_dim, units)`` (families override)."""
+        return (input_dim, self.units)
+
+    def bias_shape(self) -> tuple[int, ...]:
+        """Shape of the bias: ``(units,)`` (families override)."""
+        return (self.units,)
+
+    def fan_in(self, input_dim: int) -> int:
+        """The fan-in the initialisation uses for ``input_dim`` input channels (complex layers: ``input_dim / 2``)."""
+        return input_dim
+
+    @property
+    def output_width(self) -> int:
+        """Channels of the output tensor: ``units``, or ``2 units`` for complex outputs."""
+        return self.units * (2 if self.complex_outputs else 1)
+
+    def preactivate(self, inputs, kernel, bias=None):
+        """The pre-activation ``x W + b`` for a kernel and bias of this layer's shapes (leading batch axis optional);
+        families with other maps (complex, several bumps) override it."""
+        return affine(inputs, kernel, bias)
+
     def activate(self, preactivation):
         """Apply this layer's activation to a pre-activation ``x W + b`` of any shape."""
         return inr_activations.get(self.activation_name)(preactivation)
@@ -178,8 +236,8 @@ class CoordinateDense(keras.layers.Layer):
             if half:
                 inputs, kernel = ops.cast(inputs, "float32"), ops.cast(kernel, "float32")
                 bias = None if bias is None else ops.cast(bias, "float32")
-                return ops.cast(self.activate(affine(inputs, kernel, bias)), half[0])
-        return self.activate(affine(inputs, kernel, bias))
+                return ops.cast(self.activate(self.preactivate(inputs, kernel, bias)), half[0])
+        return self.activate(self.preactivate(inputs, kernel, bias))
 
     # --- Keras plumbing ---------------------------------------------------------------------------------------
     def default_kernel_initializer(self, fan_in: int):
@@ -202,17 +260,24 @@ class CoordinateDense(keras.layers.Layer):
         if fan_in is None:
             raise ValueError(f"The last dimension of the inputs of {self.name} must be known, got {input_shape}.")
         self.input_dim = int(fan_in)
-        kernel_init, bias_init = self.resolved_initializers(self.input_dim)
+        kernel_init, bias_init = self.resolved_initializers(self.fan_in(self.input_dim))
         # A float32-computing first layer reads its (float32, under mixed policies) variables without autocasting.
         autocast = not self.computes_in_float32
         self.kernel = self.add_weight(
-            name="kernel", shape=(self.input_dim, self.units), initializer=kernel_init, autocast=autocast
+            name="kernel", shape=self.kernel_shape(self.input_dim), initializer=kernel_init, autocast=autocast
         )
         self.bias = (
-            self.add_weight(name="bias", shape=(self.units,), initializer=bias_init, autocast=autocast)
+            self.add_weight(name="bias", shape=self.bias_shape(), initializer=bias_init, autocast=autocast)
             if self.use_bias
             else None
         )
+        self._learned = {
+            name: self.add_weight(
+                name=name, shape=(), initializer=keras.initializers.Constant(float(getattr(self, name))),
+                dtype="float32", autocast=False,
+            )
+            for name in self.learnable
+        }
         self.input_spec = keras.layers.InputSpec(min_ndim=1, axes={-1: self.input_dim})
 
     @property
@@ -229,10 +294,12 @@ class CoordinateDense(keras.layers.Layer):
         return outputs
 
     def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.units)
+        return (*input_shape[:-1], self.output_width)
 
     def get_config(self) -> dict:
         config = super().get_config()
+        if self.learnable:
+            config["learnable"] = list(self.learnable)
         config.update(
             units=self.units,
             use_bias=self.use_bias,
@@ -283,6 +350,7 @@ class SineDense(CoordinateDense):
     """
 
     activation_name = "sine"
+    activation_parameters = ("w0",)
 
     def __init__(
         self,
@@ -305,7 +373,7 @@ class SineDense(CoordinateDense):
         self.w0 = check_positive_float("w0", w0)
 
     def activate(self, preactivation):
-        return inr_activations.sine(preactivation, self.w0)
+        return inr_activations.sine(preactivation, self.hyperparameter("w0"))
 
     def default_kernel_initializer(self, fan_in: int):
         return inr_initializers.SirenUniform(w0=self.w0, is_first=self.is_first)
@@ -343,6 +411,7 @@ class GaussianDense(CoordinateDense):
     """
 
     activation_name = "gaussian"
+    activation_parameters = ("inverse_scale",)
 
     def __init__(
         self,
@@ -363,7 +432,7 @@ class GaussianDense(CoordinateDense):
         self.inverse_scale = check_positive_float("inverse_scale", inverse_scale)
 
     def activate(self, preactivation):
-        return inr_activations.gaussian(preactivation, self.inverse_scale)
+        return inr_activations.gaussian(preactivation, self.hyperparameter("inverse_scale"))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "inverse_scale": self.inverse_scale}

@@ -23,6 +23,7 @@ from keras_inr import (  # noqa: E402
 )
 from keras_inr.fitting import fit_signal  # noqa: E402
 from keras_inr.models import (  # noqa: E402
+    FINER,
     SIREN,
     WIRE,
     CombinedINR,
@@ -53,6 +54,7 @@ __all__ = [
     "models",
     "SIREN",
     "WIRE",
+    "FINER",
     "GaussianINR",
     "FourierFeatureNetwork",
     "CoordinateMLP",

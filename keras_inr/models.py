@@ -20,7 +20,7 @@ import keras
 from keras_inr import families as inr_families
 from keras_inr.activations import HALF_DTYPES
 from keras_inr.layers.complex import ComplexDense
-from keras_inr.layers.dense import CoordinateDense
+from keras_inr.layers.dense import CoordinateDense, check_float_policy
 from keras_inr.layers.encodings import FourierFeatures, PositionalEncoding
 from keras_inr.saving import register
 from keras_inr.validation import check_choice, check_positive_int
@@ -85,6 +85,7 @@ class CoordinateMLP(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_float_policy(self)
         self.out_dims = check_positive_int("out_dims", out_dims)
         self.width = check_positive_int("width", width)
         per_layer = isinstance(hidden, (list, tuple))

@@ -237,6 +237,9 @@ def test_learnable_per_layer_and_on_layers():
         (lambda: build_model("wire", 1, omega=3.0), "omega"),
         (lambda: RealGaborDense(4, s0=0.0), "s0"),
         (lambda: ComplexDense(2)(np.zeros((3, 5), "float32")), "even"),
+        (lambda: keras_inr.WIRE(1, dtype="complex64"), "dtype"),
+        (lambda: ComplexGaborDense(4, dtype="complex64"), "dtype"),
+        (lambda: build_model("siren", 1, dtype="int32"), "dtype"),
     ],
 )
 def test_bad_input_names_the_argument(make, match):

@@ -46,6 +46,22 @@ else:
 FAN_IN_UNIFORM = "fan_in_uniform"
 
 
+def check_float_policy(layer) -> None:
+    """Raise ``ValueError`` naming ``dtype`` unless ``layer``'s dtype policy computes and stores in a float dtype.
+
+    Complex policies (``"complex64"``) are refused: keras-inr stores complex weights as float pairs
+    (:mod:`keras_inr.layers.complex`), which every backend trains the same way.
+    """
+    policy = layer.dtype_policy
+    bad = [dtype for dtype in (policy.compute_dtype, policy.variable_dtype) if "float" not in str(dtype)]
+    if bad:
+        raise ValueError(
+            f"`dtype` of {type(layer).__name__} must be a float policy such as 'float32' or 'mixed_bfloat16', got "
+            f"{policy.name!r}. Complex weights need no complex dtype: families such as 'wire' store them as "
+            "[real, imaginary] float pairs (keras_inr.layers.complex)."
+        )
+
+
 def affine(inputs, kernel, bias=None):
     """``inputs @ kernel + bias`` for shared or per-sample weights (see the module docstring for shapes).
 
@@ -128,6 +144,7 @@ class CoordinateDense(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_float_policy(self)
         self.units = check_positive_int("units", units)
         self.learnable = self._check_learnable(learnable)
         if activation is not None:

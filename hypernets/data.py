@@ -8,7 +8,13 @@ import keras
 import numpy as np
 
 from keras_inr.data import as_image, coordinate_grid, sample_grid_indices
-from keras_inr.validation import check_choice, check_positive_int
+from keras_inr.validation import (
+    check_bool,
+    check_choice,
+    check_positive_int,
+    check_real_array,
+    check_seed,
+)
 
 #: What a dataset yields as the datapoints the encoder sees.
 DATAPOINT_KINDS = ("signals", "indices")
@@ -23,19 +29,25 @@ class FieldDataset(keras.utils.PyDataset):
 
     Args:
         signals: ``(num, *grid_shape, channels)`` array: audio ``(num, T, C)``, images ``(num, H, W, C)``, volumes
-            ``(num, D, H, W, C)``. Values are used as given (float32).
+            ``(num, D, H, W, C)``. Values are used as given (float32); they must be real and finite (checked once,
+            here: NaN or infinity would train the hypernetwork to NaN).
         points_per_signal: grid points per signal and batch; ``None`` for all of them.
         batch_size: signals per batch.
         datapoints: what the encoder receives: ``"signals"`` (the signals themselves, the default), ``"indices"``
             (``int32`` positions in ``signals``, for an ``Embedding`` encoder: auto-decoding), or an array of ``num``
-            datapoints of any shape (e.g. class labels, conditioning vectors).
+            datapoints of any shape (e.g. class labels, conditioning vectors; real, and finite if floats).
         replace: draw the points with replacement (a signal's points may repeat within a batch); without
             replacement ``points_per_signal`` may not exceed the number of grid points.
         shuffle: shuffle the signals every epoch.
         drop_remainder: drop the last partial batch so every batch has the same shape (JAX and XLA then compile
             once); if ``False`` the last batch is smaller.
-        seed: seed of shuffling and point draws; batch ``i`` of epoch ``e`` is reproducible.
+        seed: seed of shuffling and point draws, an integer in ``[0, 2**32 - 1]``; batch ``i`` of epoch ``e`` is
+            reproducible.
         **kwargs: ``keras.utils.PyDataset`` arguments (``workers``, ``use_multiprocessing``, ``max_queue_size``).
+
+    Raises:
+        ValueError: naming the argument for bad signals (shape, dtype, NaN or infinity), datapoints, sizes, flags
+            (``replace``, ``shuffle`` and ``drop_remainder`` must be bools) or seed.
 
     Yields:
         ``((datapoints, coordinates), values)``: datapoints ``(batch_size, ...)``, coordinates
@@ -59,13 +71,11 @@ class FieldDataset(keras.utils.PyDataset):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        signals = np.asarray(signals)
+        signals = check_real_array("signals", signals, allow_empty=True)
         if signals.size == 0 or signals.ndim < 2 or signals.shape[0] == 0:
             raise ValueError(
                 f"`signals` must be a non-empty array (num, *grid_shape, channels), got shape {signals.shape}."
             )
-        if not np.issubdtype(signals.dtype, np.number):
-            raise ValueError(f"`signals` must be numeric, got dtype {signals.dtype}.")
         self.signals = signals.astype(np.float32)
         self.grid_shape = tuple(signals.shape[1:-1])
         if not self.grid_shape:
@@ -76,7 +86,7 @@ class FieldDataset(keras.utils.PyDataset):
         self.grid = coordinate_grid(self.grid_shape)
         self.flat_values = self.signals.reshape(len(self.signals), self.num_points, signals.shape[-1])
         self.batch_size = check_positive_int("batch_size", batch_size)
-        self.replace = bool(replace)
+        self.replace = check_bool("replace", replace)
         if points_per_signal is not None:
             points_per_signal = check_positive_int(self._points_argument, points_per_signal)
             if not self.replace and points_per_signal > self.num_points:
@@ -87,14 +97,14 @@ class FieldDataset(keras.utils.PyDataset):
                 )
         self.points_per_signal = points_per_signal
         self.datapoints = self._resolve_datapoints(datapoints)
-        self.shuffle = bool(shuffle)
-        self.drop_remainder = bool(drop_remainder)
+        self.shuffle = check_bool("shuffle", shuffle)
+        self.drop_remainder = check_bool("drop_remainder", drop_remainder)
         if self.drop_remainder and len(self.signals) < self.batch_size:
             raise ValueError(
                 f"`batch_size`={self.batch_size} exceeds the number of signals ({len(self.signals)}) with "
                 "drop_remainder=True, so the dataset would yield no batch; lower batch_size."
             )
-        self.seed = int(seed)
+        self.seed = check_seed("seed", seed, allow_none=False)
         self.epoch = 0
 
     def _resolve_datapoints(self, datapoints):
@@ -103,7 +113,7 @@ class FieldDataset(keras.utils.PyDataset):
             if datapoints == "signals":
                 return self.signals
             return np.arange(len(self.signals), dtype=np.int32)
-        datapoints = np.asarray(datapoints)
+        datapoints = check_real_array("datapoints", datapoints, allow_empty=True)
         if datapoints.ndim == 0 or len(datapoints) != len(self.signals):
             raise ValueError(
                 "`datapoints` must be 'signals', 'indices' or an array with one entry per signal "

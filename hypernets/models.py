@@ -286,7 +286,8 @@ class HyperINR(HyperTrainer, keras.Model):
         return super().evaluate(x, y, *args, **kwargs)
 
     def _check_arrays(self, x, y, argument: str | None = None) -> None:
-        if hasattr(y, "shape"):
+        """Shapes and values of array data, before Keras starts (datasets are left to their own checks)."""
+        if hasattr(y, "shape") or (y is None and (hasattr(x, "shape") or isinstance(x, (list, tuple)))):
             check_data_shapes(self, x, y)
         check_data_values(x, y, argument)
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from hypernets.functional import check_coordinates
 from keras_inr.data import coordinate_grid
+from keras_inr.validation import check_real_array
 
 
 def _is_pair(x) -> bool:
@@ -59,7 +61,7 @@ def check_data_shapes(model, x, y) -> None:
     """
     if y is None:
         raise ValueError(
-            "HyperINR.fit/evaluate need targets: pass x=(datapoints, coordinates) with y=values (batch, points, "
+            "HyperINR.fit/evaluate need targets `y`: pass x=(datapoints, coordinates) with y=values (batch, points, "
             "channels), or x=datapoints with y=signals on a grid (batch, *grid_shape, channels)."
         )
     if not hasattr(y, "shape") or getattr(y.shape, "rank", 0) is None:  # no static shape (e.g. traced unknown rank)
@@ -68,7 +70,7 @@ def check_data_shapes(model, x, y) -> None:
     if _is_pair(x):
         if len(shape) != 3:
             raise ValueError(
-                "With x=(datapoints, coordinates), y must be the values at the coordinates, shape (batch, points, "
+                "With x=(datapoints, coordinates), `y` must be the values at the coordinates, shape (batch, points, "
                 f"channels); got shape {shape}."
             )
         if hasattr(x[1], "shape"):
@@ -77,18 +79,52 @@ def check_data_shapes(model, x, y) -> None:
         in_dims = model.in_dims
         if len(shape) != in_dims + 2 or any(size is None for size in shape[1:]):
             raise ValueError(
-                f"With x=datapoints, y must hold the signals on a grid, shape (batch, *grid_shape, channels) with "
+                f"With x=datapoints, `y` must hold the signals on a grid, shape (batch, *grid_shape, channels) with "
                 f"{in_dims} grid axes (the target's in_dims), got shape {shape}."
             )
         batch = getattr(x, "shape", (None,))[0]
         if batch is not None and shape[0] is not None and int(batch) != int(shape[0]):
-            raise ValueError(f"The datapoints have batch size {int(batch)} but the signals (y) have {int(shape[0])}.")
+            raise ValueError(
+                f"The datapoints have batch size {int(batch)} but the signals (`y`) have {int(shape[0])}."
+            )
     channels = shape[-1]
     if channels is not None and int(channels) != model.target.out_dims:
         raise ValueError(
             f"The target INR has out_dims={model.target.out_dims} but the values have {int(channels)} channels "
-            f"(shape {shape})."
+            f"(`y` has shape {shape})."
         )
+
+
+def _is_array(value) -> bool:
+    return isinstance(value, np.ndarray) or ops.is_tensor(value)
+
+
+def check_data_values(x, y, argument: str | None = None) -> None:
+    """Raise ``ValueError`` naming the array when data given to ``fit``/``evaluate`` as arrays is not real or holds
+    NaN or infinity (which would train the hypernetwork to NaN).
+
+    Called once per ``fit``/``evaluate`` call, on the whole arrays, never inside the steps; datasets check their
+    arrays when they are made (:class:`hypernets.FieldDataset`). Datapoints that are not numbers (e.g. strings for a
+    text encoder) are left to the encoder.
+
+    Args:
+        x: datapoints, or the pair ``(datapoints, coordinates)``.
+        y: the values or signals.
+        argument: ``None`` for ``fit(x, y)`` (messages name ``x``, ``x[1]``, ``y``), or the name of the argument that
+            holds the pair ``(x, y)``, e.g. ``"validation_data"`` (messages name ``validation_data[0][1]``, ...).
+    """
+    x_name, y_name = ("x", "y") if argument is None else (f"{argument}[0]", f"{argument}[1]")
+    if _is_pair(x):
+        named = [(f"{x_name}[0]", x[0], True), (f"{x_name}[1]", x[1], False), (y_name, y, False)]
+    else:
+        named = [(x_name, x, True), (y_name, y, False)]
+    for name, value, datapoints in named:
+        if not _is_array(value):
+            continue
+        if datapoints and isinstance(value, np.ndarray) and value.dtype != bool and not np.issubdtype(
+                value.dtype, np.number):
+            continue
+        check_real_array(name, value, allow_empty=True)
 
 
 def _grid_batch(model, signals, training: bool):

@@ -5,7 +5,11 @@ Conventions used throughout keras-inr:
 * coordinates are ``float32`` in ``[-1, 1]``; axis ``d`` of a grid of shape ``(n_0, n_1, ...)`` is sampled at
   ``linspace(-1, 1, n_d)`` (pixel centres at the ends, as in SIREN's ``get_mgrid``);
 * grids are flattened in row-major (``"ij"``) order, so ``values.reshape(*shape, channels)`` restores an image;
-* images are ``float32`` in ``[0, 1]`` of shape ``(H, W, C)``.
+* images are ``float32`` in ``[0, 1]`` of shape ``(H, W, C)``;
+* a grid has at most :data:`keras_inr.validation.MAX_GRID_POINTS` (``2**31 - 1``) points: larger shapes and sizes
+  are refused with a message naming the argument, before anything is allocated;
+* coordinates and values given to the datasets are checked once, when the dataset is made: they must be real
+  (complex values would lose their imaginary part) and finite (NaN or infinity would train the model to NaN).
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_inr.validation import check_positive_int, check_shape
+from keras_inr.validation import (
+    MAX_GRID_POINTS,
+    check_bool,
+    check_image_size,
+    check_positive_int,
+    check_real_array,
+    check_seed,
+    check_shape,
+)
 
 #: Images that scikit-image ships (no download), usable by name in :func:`load_image`.
 SAMPLE_IMAGES = (
@@ -55,7 +67,7 @@ def coordinate_grid(shape: Sequence[int], start: int = 0, stop: int | None = Non
 
     Args:
         shape: the signal's spatial shape, e.g. ``(H, W)`` for an image, ``(T,)`` for audio, ``(D, H, W)`` for a
-            volume.
+            volume; at most :data:`keras_inr.validation.MAX_GRID_POINTS` points.
         start, stop: flat index range, ``0 <= start <= stop <= prod(shape)``; ``stop=None`` means ``prod(shape)``.
 
     Returns:
@@ -99,13 +111,19 @@ def sample_grid_indices(rng: np.random.Generator, num_points: int, size: int, ro
         ``replace`` the indices of a subset are distinct (in no particular order).
 
     Raises:
-        ValueError: naming ``rng``, ``num_points``, ``size`` or ``rows`` when invalid.
+        ValueError: naming ``rng``, ``num_points``, ``size``, ``rows`` or ``replace`` when invalid.
     """
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"`rng` must be a numpy.random.Generator (numpy.random.default_rng(seed)), got {rng!r}.")
     num_points = check_positive_int("num_points", num_points)
+    if num_points > MAX_GRID_POINTS:
+        raise ValueError(
+            f"`num_points` must be at most {MAX_GRID_POINTS:,} (keras_inr.validation.MAX_GRID_POINTS), got "
+            f"{num_points:,}."
+        )
     size = check_positive_int("size", size)
     shape = (size,) if rows is None else (check_positive_int("rows", rows), size)
+    replace = check_bool("replace", replace)
     if replace:
         return rng.integers(0, num_points, size=shape, dtype=np.int64)
     if size > num_points:
@@ -117,19 +135,34 @@ def sample_grid_indices(rng: np.random.Generator, num_points: int, size: int, ro
     return np.argpartition(draws, size - 1, axis=-1)[..., :size].astype(np.int64)
 
 
+#: Integer image dtypes scaled by their maximum in :func:`as_image`; other integer dtypes hold 8-bit values.
+SCALED_INTEGER_DTYPES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
 def as_image(array, name: str = "image") -> np.ndarray:
     """Validate an image array and return it as ``float32`` ``(H, W, C)`` in ``[0, 1]``.
 
-    Accepts ``(H, W)`` (grey) or ``(H, W, C)`` with ``C`` in 1, 3, 4 (alpha is dropped). Integer images are divided by
-    their type's maximum (255 for ``uint8``); float images must already lie in ``[0, 1]``.
+    Accepts ``(H, W)`` (grey) or ``(H, W, C)`` with ``C`` in 1, 3, 4 (alpha is dropped). How values are scaled to
+    ``[0, 1]`` depends on the dtype:
+
+    * ``uint8`` and ``uint16``: divided by the type's maximum (255, 65535);
+    * other integer types (``int8`` ... ``int64``, ``uint32``, ``uint64``): 8-bit values, divided by 255; they must
+      lie in ``[0, 255]`` (anything else is refused rather than guessed: give a ``uint16`` array for 16-bit data, or
+      floats in ``[0, 1]``);
+    * ``bool``: ``False`` is 0 and ``True`` is 1;
+    * floats: used as they are, and must be finite and lie in ``[0, 1]``.
+
+    Args:
+        array: the image.
+        name: the argument's name, for the messages.
 
     Raises:
-        ValueError: if the array is empty, not 2-D/3-D, has an unsupported channel count, holds NaN or infinity,
-            or float values outside ``[0, 1]``.
+        ValueError: naming ``name`` if the array is not numeric (complex included), empty, not 2-D/3-D, has an
+            unsupported channel count, holds NaN or infinity, or values outside the range of its dtype's rule.
     """
-    array = np.asarray(array)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(f"`{name}` must be a numeric array, got dtype {array.dtype}.")
+    if not isinstance(name, str):
+        raise ValueError(f"`name` must be a string, got {name!r}.")
+    array = check_real_array(name, array, allow_empty=True)
     if array.size == 0:
         raise ValueError(f"`{name}` is empty (shape {array.shape}); expected an (H, W) or (H, W, C) image.")
     if array.ndim == 2:
@@ -142,12 +175,18 @@ def as_image(array, name: str = "image") -> np.ndarray:
         array = array[..., :3]
     if array.dtype == bool:
         array = array.astype(np.float32)
+    elif array.dtype in SCALED_INTEGER_DTYPES:
+        array = array.astype(np.float32) / SCALED_INTEGER_DTYPES[array.dtype]
     elif np.issubdtype(array.dtype, np.integer):
-        array = array.astype(np.float32) / float(np.iinfo(array.dtype).max)
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > 255:
+            raise ValueError(
+                f"Integer `{name}` of dtype {array.dtype} must hold 8-bit values in [0, 255], got range [{low}, "
+                f"{high}]; give 16-bit data as uint16 (scaled by 65535) or the image as floats in [0, 1]."
+            )
+        array = array.astype(np.float32) / 255.0
     else:
         array = array.astype(np.float32)
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"`{name}` contains NaN or infinite values.")
         low, high = float(array.min()), float(array.max())
         if low < 0.0 or high > 1.0:
             raise ValueError(f"Float `{name}` values must lie in [0, 1], got range [{low:.4g}, {high:.4g}].")
@@ -155,12 +194,7 @@ def as_image(array, name: str = "image") -> np.ndarray:
 
 
 def _resize(image: np.ndarray, size) -> np.ndarray:
-    if isinstance(size, (int, np.integer)):
-        size = (int(size), int(size))
-    size = tuple(size)
-    if len(size) != 2:
-        raise ValueError(f"`size` must be an int or a (height, width) pair, got {size!r}.")
-    height, width = (check_positive_int(f"size[{i}]", s) for i, s in enumerate(size))
+    height, width = check_image_size(size)
     if image.shape[:2] == (height, width):
         return image
     from skimage.transform import resize  # optional dependency (extra "images")
@@ -175,17 +209,20 @@ def load_image(source, size=None) -> np.ndarray:
     Args:
         source: a path to an image file (PNG, JPEG, ...), the name of an image scikit-image ships (one of
             :data:`SAMPLE_IMAGES`, e.g. ``"camera"``, ``"astronaut"``), or an array (validated by :func:`as_image`).
-        size: optional ``int`` (square) or ``(height, width)`` to resize to (bilinear with anti-aliasing).
+        size: optional ``int`` (square) or ``(height, width)`` to resize to (bilinear with anti-aliasing); see
+            :func:`keras_inr.validation.check_image_size`.
 
     Returns:
         ``(H, W, C)`` with ``C`` 1 (grey) or 3 (RGB).
 
     Raises:
         FileNotFoundError: if ``source`` looks like a path and no file is there.
-        ValueError: for an unknown sample name or an invalid image.
+        ValueError: for an unknown sample name, an invalid image or an invalid ``size``.
     """
+    if size is not None:
+        check_image_size(size)  # before any file is read
     if isinstance(source, np.ndarray):
-        image = as_image(source)
+        image = as_image(source, name="source")
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_file():
@@ -237,10 +274,11 @@ def coordinates_to_image(values, shape: Sequence[int]) -> np.ndarray:
     """Inverse of :func:`image_to_coordinates`: ``(H*W, C)`` values to an ``(H, W, C)`` image.
 
     Raises:
-        ValueError: if the number of values does not match ``shape``.
+        ValueError: naming ``values`` if they are not real numbers or their number does not match ``shape``, or
+            ``shape`` if it is invalid. NaN values pass (a diverged model's output is still shown).
     """
     shape = check_shape(shape)
-    values = np.asarray(values)
+    values = check_real_array("values", values, ndim=(1, 2), finite=False, allow_empty=True)
     if values.ndim == 1:
         values = values[:, None]
     if values.ndim != 2 or values.shape[0] != math.prod(shape):
@@ -260,7 +298,14 @@ def bilinear_sample(image: np.ndarray, coordinates: np.ndarray) -> np.ndarray:
 
     Returns:
         ``(N, C)`` interpolated values.
+
+    Raises:
+        ValueError: naming ``image`` or ``coordinates`` if they are not real, finite arrays of those shapes.
     """
+    image = check_real_array("image", image, ndim=3)
+    coordinates = check_real_array("coordinates", coordinates, ndim=2)
+    if coordinates.shape[1] != 2:
+        raise ValueError(f"`coordinates` must have shape (N, 2), got {coordinates.shape}.")
     height, width = image.shape[:2]
     rows = (np.clip(coordinates[:, 0], -1.0, 1.0) + 1.0) * 0.5 * (height - 1)
     cols = (np.clip(coordinates[:, 1], -1.0, 1.0) + 1.0) * 0.5 * (width - 1)
@@ -287,7 +332,7 @@ class SeededBatches(keras.utils.PyDataset):
     Args:
         batch_size: samples per batch; positive.
         steps_per_epoch: batches per epoch (``len(dataset)``); positive.
-        seed: seed of the draws.
+        seed: seed of the draws, an integer in ``[0, 2**32 - 1]``.
         **kwargs: ``keras.utils.PyDataset`` arguments (``workers``, ``use_multiprocessing``, ``max_queue_size``).
 
     Attributes:
@@ -298,7 +343,7 @@ class SeededBatches(keras.utils.PyDataset):
         super().__init__(**kwargs)
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
-        self.seed = int(seed)
+        self.seed = check_seed("seed", seed, allow_none=False)
         self.epoch = 0
 
     def draw(self, rng: np.random.Generator):
@@ -324,8 +369,8 @@ class PixelBatches(SeededBatches):
     Full-batch training is :func:`keras_inr.training.full_batch` instead.
 
     Args:
-        coordinates: ``(N, in_dims)`` array, e.g. from :func:`image_to_coordinates`.
-        values: ``(N, out_dims)`` array with the same ``N``.
+        coordinates: ``(N, in_dims)`` array, e.g. from :func:`image_to_coordinates`; real and finite.
+        values: ``(N, out_dims)`` array with the same ``N``; real and finite.
         batch_size: samples per batch; positive, at most ``N``.
         steps_per_epoch: batches per epoch (``len(dataset)``); positive.
         seed: seed of the draws.
@@ -345,8 +390,9 @@ class PixelBatches(SeededBatches):
 
     def __init__(self, coordinates, values, batch_size: int, steps_per_epoch: int, seed: int = 0, **kwargs):
         super().__init__(batch_size, steps_per_epoch, seed, **kwargs)
-        coordinates, values = np.asarray(coordinates), np.asarray(values)
-        if coordinates.ndim != 2 or values.ndim != 2 or len(coordinates) != len(values) or len(values) == 0:
+        coordinates = check_real_array("coordinates", coordinates, ndim=2, allow_empty=True)
+        values = check_real_array("values", values, ndim=2, allow_empty=True)
+        if len(coordinates) != len(values) or coordinates.size == 0 or values.size == 0:
             raise ValueError(
                 "`coordinates` and `values` must be non-empty (N, in_dims) and (N, out_dims) arrays with the same N, "
                 f"got shapes {coordinates.shape} and {values.shape}."

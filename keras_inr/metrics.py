@@ -9,7 +9,7 @@ import numpy as np
 from keras import ops
 
 from keras_inr.saving import register
-from keras_inr.validation import check_positive_float
+from keras_inr.validation import check_positive_float, check_real_array
 
 
 def psnr_from_mse(mse, max_val: float = 1.0):
@@ -25,11 +25,18 @@ def psnr_from_mse(mse, max_val: float = 1.0):
     Returns:
         A Python ``float`` for a scalar numpy/number input, a float64 numpy array for an array input, a tensor for a
         tensor input.
+
+    Raises:
+        ValueError: naming ``max_val`` when it is not a positive number, or ``mse`` when a numpy/number input is not
+            real or holds a negative error (NaN passes: a diverged model's PSNR is NaN).
     """
+    max_val = check_positive_float("max_val", max_val)
     if ops.is_tensor(mse):
         # 1 / 0 is inf in IEEE arithmetic on every backend, and log(inf) is inf.
         return (10.0 / math.log(10.0)) * ops.log(max_val**2 / mse)
-    mse = np.asarray(mse, dtype=np.float64)
+    mse = check_real_array("mse", mse, finite=False).astype(np.float64)
+    if np.any(mse < 0):
+        raise ValueError(f"`mse` must be non-negative (a mean squared error), got minimum {float(np.nanmin(mse))}.")
     with np.errstate(divide="ignore"):
         value = 10.0 * np.log10(max_val**2 / mse)
     return float(value) if value.ndim == 0 else value
@@ -49,29 +56,34 @@ def psnr(y_true, y_pred, max_val: float = 1.0, axis=None):
             one PSNR per image of an ``(N, H, W, C)`` stack.
 
     Returns:
-        A Python ``float`` (``axis=None``) or a float64 numpy array of PSNRs.
+        A Python ``float`` (``axis=None``) or a float64 numpy array of PSNRs. A ``y_pred`` holding NaN gives NaN (a
+        diverged model's PSNR), not an error.
 
     Raises:
-        ValueError: naming ``max_val`` when it is not positive, or ``y_pred`` when the shapes do not broadcast.
+        ValueError: naming ``max_val`` when it is not positive, ``y_true`` when it is not real and finite,
+            ``y_pred`` when it is not real or the shapes do not broadcast, or ``axis`` when it is no axis of them.
 
     For PSNR inside a compiled train step use :class:`PSNR` (a Keras metric) or :func:`psnr_from_mse` on a tensor.
     """
     max_val = check_positive_float("max_val", max_val)
-    y_true, y_pred = _as_float64(y_true), _as_float64(y_pred)
+    y_true = check_real_array("y_true", y_true).astype(np.float64)
+    y_pred = check_real_array("y_pred", y_pred, finite=False).astype(np.float64)
     try:
         squared = (y_true - y_pred) ** 2
     except ValueError:
         raise ValueError(
             f"`y_pred` must have the shape of `y_true` {y_true.shape}, got shape {y_pred.shape}."
         ) from None
+    if axis is not None:
+        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+        if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -squared.ndim <= a < squared.ndim
+               for a in axes) or len(set(int(a) % squared.ndim for a in axes)) != len(axes):
+            raise ValueError(
+                f"`axis` must be None, an axis or a tuple of distinct axes of the {squared.ndim}-D values (shape "
+                f"{squared.shape}), got {axis!r}."
+            )
+        axis = tuple(int(a) for a in axes)
     return psnr_from_mse(np.mean(squared, axis=axis), max_val)
-
-
-def _as_float64(values) -> np.ndarray:
-    """An array or (eager) backend tensor as a float64 numpy array."""
-    if ops.is_tensor(values):
-        values = ops.convert_to_numpy(values)
-    return np.asarray(values, dtype=np.float64)
 
 
 @register
@@ -86,11 +98,13 @@ class PSNR(keras.metrics.Metric):
 
     Args:
         max_val: the signal's dynamic range (1 for images in ``[0, 1]``); positive.
-        name: metric name; logs show it as ``psnr`` and ``val_psnr``.
+        name: metric name; logs show it as ``psnr`` and ``val_psnr``; a non-empty string.
         dtype: accumulator dtype.
     """
 
     def __init__(self, max_val: float = 1.0, name: str = "psnr", dtype=None):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"`name` must be a non-empty string, got {name!r}.")
         super().__init__(name=name, dtype=dtype)
         self.max_val = check_positive_float("max_val", max_val)
         self.squared_error = self.add_variable(shape=(), initializer="zeros", name="squared_error")
@@ -135,23 +149,33 @@ def ssim(image_true, image_pred, max_val: float = 1.0, sigma: float = 1.5) -> fl
     ``gaussian_weights=True, use_sample_covariance=False`` up to border handling.
 
     Args:
-        image_true, image_pred: ``(H, W)`` or ``(H, W, C)`` arrays of the same shape, at least 11x11.
-        max_val: dynamic range ``L``.
-        sigma: standard deviation of the Gaussian window.
+        image_true, image_pred: ``(H, W)`` or ``(H, W, C)`` arrays of the same shape, at least 11x11; real (the
+            reference also finite).
+        max_val: dynamic range ``L``; positive.
+        sigma: standard deviation of the Gaussian window; positive (the window is ``2 round(3.5 sigma) + 1`` wide).
 
     Returns:
-        Mean SSIM, a float in ``[-1, 1]``.
+        Mean SSIM, a float in ``[-1, 1]`` (NaN when ``image_pred`` holds NaN).
+
+    Raises:
+        ValueError: naming ``image_true``, ``image_pred``, ``max_val`` or ``sigma`` when invalid.
     """
-    image_true = np.asarray(image_true, dtype=np.float64)
-    image_pred = np.asarray(image_pred, dtype=np.float64)
+    max_val = check_positive_float("max_val", max_val)
+    sigma = check_positive_float("sigma", sigma)
+    image_true = check_real_array("image_true", image_true, ndim=(2, 3)).astype(np.float64)
+    image_pred = check_real_array("image_pred", image_pred, ndim=(2, 3), finite=False).astype(np.float64)
     if image_true.shape != image_pred.shape:
-        raise ValueError(f"Images must have the same shape, got {image_true.shape} and {image_pred.shape}.")
+        raise ValueError(
+            f"Images must have the same shape: `image_pred` has shape {image_pred.shape}, `image_true` "
+            f"{image_true.shape}."
+        )
     if image_true.ndim == 2:
         image_true, image_pred = image_true[..., None], image_pred[..., None]
     radius = int(3.5 * sigma + 0.5)
     if image_true.ndim != 3 or min(image_true.shape[:2]) < 2 * radius + 1:
         raise ValueError(
-            f"Images must be (H, W) or (H, W, C) with H, W >= {2 * radius + 1}, got shape {image_true.shape}."
+            f"`image_true` and `image_pred` must be (H, W) or (H, W, C) images with H, W >= {2 * radius + 1} (the "
+            f"window of sigma={sigma:g}), got shape {image_true.shape}."
         )
     c1, c2 = (0.01 * max_val) ** 2, (0.03 * max_val) ** 2  # K1, K2 of Wang et al.
     mu_x = _gaussian_filter(image_true, sigma, radius)

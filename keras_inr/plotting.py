@@ -11,23 +11,19 @@ from pathlib import Path
 import numpy as np
 
 from keras_inr.metrics import psnr, ssim
+from keras_inr.validation import check_bool, check_path, check_positive_float, check_real_array
 
 
 def _as_displayable(image, name: str) -> np.ndarray:
     """``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)`` finite values -> ``(H, W)`` / ``(H, W, 3|4)`` float."""
-    array = np.asarray(image)
+    array = check_real_array(name, image, allow_empty=True)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)) or array.size == 0:
         raise ValueError(
             f"`{name}` must be an image of shape (H, W) or (H, W, C) with C in (1, 3, 4), got shape {array.shape}."
         )
-    if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
-        raise ValueError(f"`{name}` must be a numeric array, got dtype {array.dtype}.")
-    array = array.astype(np.float32)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"`{name}` contains NaN or infinite values.")
-    return array
+    return array.astype(np.float32)
 
 
 def to_uint8(image, name: str = "image") -> np.ndarray:
@@ -39,7 +35,12 @@ def to_uint8(image, name: str = "image") -> np.ndarray:
 
     Returns:
         ``uint8`` array ``(H, W)`` (grey) or ``(H, W, C)``.
+
+    Raises:
+        ValueError: naming ``name`` for an image of another shape, a non-real dtype, NaN or infinity.
     """
+    if not isinstance(name, str):
+        raise ValueError(f"`name` must be a string, got {name!r}.")
     array = _as_displayable(image, name)
     return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
 
@@ -53,10 +54,13 @@ def save_image(path, image) -> Path:
 
     Returns:
         The path written.
+
+    Raises:
+        ValueError: naming ``path`` or ``image`` when invalid.
     """
     from PIL import Image  # optional dependency (extra "images")
 
-    path = Path(path)
+    path = check_path("path", path)
     array = to_uint8(image)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(array).save(path, format="PNG")
@@ -84,13 +88,24 @@ def save_comparison(
         path: PNG file to write; parent directories are created.
         target: ``(H, W)`` or ``(H, W, C)`` image in ``[0, 1]``.
         reconstructions: one image of the target's shape, or a mapping from a label to such an image.
-        title: optional figure title.
-        show_error: whether to draw the error maps.
-        dpi: resolution of the saved figure.
+        title: optional figure title (a string).
+        show_error: whether to draw the error maps (a bool).
+        dpi: resolution of the saved figure; positive, at most 1000.
 
     Returns:
         The path written.
+
+    Raises:
+        ValueError: naming ``path``, ``target``, ``reconstructions``, ``title``, ``show_error`` or ``dpi`` when
+            invalid (the reconstructions must have the target's shape).
     """
+    path = check_path("path", path)
+    if title is not None and not isinstance(title, str):
+        raise ValueError(f"`title` must be a string or None, got {title!r}.")
+    show_error = check_bool("show_error", show_error)
+    dpi = check_positive_float("dpi", dpi)
+    if dpi > 1000:
+        raise ValueError(f"`dpi` must be at most 1000 (a figure of a few panels), got {dpi!r}.")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure  # the object API: no pyplot, no interactive backend
 
@@ -104,7 +119,9 @@ def save_comparison(
         named = {"reconstruction": _as_displayable(reconstructions, "reconstructions")}
     for label, image in named.items():
         if image.shape != target.shape:
-            raise ValueError(f"Reconstruction {label!r} has shape {image.shape}, the target {target.shape}.")
+            raise ValueError(
+                f"`reconstructions` must have the shape of `target` {target.shape}: {label!r} has shape {image.shape}."
+            )
 
     grey = target.ndim == 2
     single = len(named) == 1
@@ -150,7 +167,6 @@ def save_comparison(
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(os.fspath(path), format="png", dpi=dpi)
     return path

@@ -39,7 +39,7 @@ def render(model, shape: Sequence[int], batch_size: int = DEFAULT_RENDER_BATCH_S
         model: a Keras model mapping coordinates ``(N, len(shape))`` to values ``(N, out_dims)`` (any keras-inr
             model, or any Keras model with that signature). Unbuilt models are built by the first batch.
         shape: spatial shape of the signal, e.g. ``(H, W)`` for an image, ``(T,)`` for audio, ``(D, H, W)`` for a
-            volume. An int means a 1-D shape.
+            volume. An int means a 1-D shape. At most :data:`keras_inr.validation.MAX_GRID_POINTS` points.
         batch_size: coordinates per model call; bounds memory. Batches all have ``min(batch_size, prod(shape))``
             rows: the last is padded (and the padding dropped) so the predict function is compiled only once.
 
@@ -49,6 +49,7 @@ def render(model, shape: Sequence[int], batch_size: int = DEFAULT_RENDER_BATCH_S
     Raises:
         ValueError: if ``shape`` or ``batch_size`` is invalid, or the model was built for coordinates of another
             dimension than ``len(shape)``.
+        MemoryError: naming ``shape`` when the output array does not fit in memory.
 
     Example:
         >>> image = render(SIREN(out_dims=3, in_dims=2), (64, 64))  # doctest: +SKIP
@@ -81,7 +82,14 @@ def render(model, shape: Sequence[int], batch_size: int = DEFAULT_RENDER_BATCH_S
                 f"shape {values.shape}."
             )
         if output is None:
-            output = np.empty((total, values.shape[1]), dtype=np.float32)
+            try:
+                output = np.empty((total, values.shape[1]), dtype=np.float32)
+            except MemoryError:
+                gib = total * values.shape[1] * 4 / 2**30
+                raise MemoryError(
+                    f"The rendering of `shape` {shape} ({total:,} points x {values.shape[1]} channels, {gib:.1f} GiB "
+                    "of float32) does not fit in memory; render a smaller shape."
+                ) from None
         output[start:stop] = values[: stop - start]
     return output.reshape(*shape, output.shape[-1])
 

@@ -10,7 +10,7 @@ import keras
 
 from keras_inr import families
 from keras_inr.metrics import PSNR
-from keras_inr.validation import check_choice, check_positive_float, check_positive_int
+from keras_inr.validation import check_choice, check_number, check_positive_float, check_positive_int, check_real_array
 
 #: The reference SIREN recipe (Sitzmann et al. 2020, https://arxiv.org/abs/2006.09661, supplement: Adam, 1e-4).
 REFERENCE = {"learning_rate": 1e-4, "schedule": "constant"}
@@ -53,20 +53,29 @@ def make_learning_rate(
         schedule: ``"constant"`` or ``"cosine"`` (cosine decay over ``total_steps`` to
             ``learning_rate * final_learning_rate_fraction``).
         total_steps: number of optimiser steps of the run; needed by ``"cosine"``.
-        final_learning_rate_fraction: end of the cosine as a fraction of ``learning_rate``.
+        final_learning_rate_fraction: end of the cosine as a fraction of ``learning_rate``, in ``[0, 1]`` (checked
+            for every schedule).
 
     Returns:
         A float or a ``keras.optimizers.schedules.LearningRateSchedule``.
+
+    Raises:
+        ValueError: naming the argument for a non-positive or non-finite ``learning_rate``, an unknown
+            ``schedule``, a missing or non-positive ``total_steps`` with ``"cosine"``, or a
+            ``final_learning_rate_fraction`` outside ``[0, 1]`` (NaN included).
     """
     learning_rate = check_positive_float("learning_rate", learning_rate)
     check_choice("schedule", schedule, SCHEDULES)
+    fraction = check_number("`final_learning_rate_fraction`", final_learning_rate_fraction, positive=False)
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"`final_learning_rate_fraction` must lie in [0, 1], got {final_learning_rate_fraction!r}.")
     if schedule == "constant":
         return learning_rate
     if total_steps is None:
         raise ValueError("`total_steps` is required with schedule='cosine'.")
     total_steps = check_positive_int("total_steps", total_steps)
     return keras.optimizers.schedules.CosineDecay(
-        learning_rate, decay_steps=total_steps, alpha=float(final_learning_rate_fraction)
+        learning_rate, decay_steps=total_steps, alpha=fraction
     )
 
 
@@ -97,9 +106,21 @@ def compile_inr(
         The compiled model (the same object).
 
     Raises:
-        ValueError: for a model whose variables are bfloat16 (``dtype="bfloat16"``): Adam does not update them; use
-            ``"mixed_bfloat16"``.
+        ValueError: naming ``model`` when it is no Keras model, or its variables are bfloat16 (``dtype="bfloat16"``:
+            Adam does not update them; use ``"mixed_bfloat16"``), or naming ``loss``, ``max_val``, ``jit_compile`` or
+            a schedule argument when invalid.
     """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"`model` must be a keras.Model (e.g. keras_inr.SIREN(...)), got {type(model).__name__}.")
+    max_val = check_positive_float("max_val", max_val)
+    if jit_compile not in (True, False, "auto") or not isinstance(jit_compile, (bool, str)):
+        raise ValueError(f"`jit_compile` must be True, False or 'auto', got {jit_compile!r}.")
+    try:
+        resolved = None if loss is None else keras.losses.get(loss)
+    except (ValueError, TypeError):
+        resolved = None
+    if resolved is None:
+        raise ValueError(f"`loss` must be a Keras loss (a name such as 'mse', a function or a Loss), got {loss!r}.")
     policy = getattr(model, "dtype_policy", None)
     if getattr(policy, "variable_dtype", None) == "bfloat16":
         # Keras' Adam keeps its moments in the variable dtype; in bfloat16 beta_2 = 0.999 rounds to 1, the second
@@ -133,8 +154,8 @@ class FullBatch(keras.utils.PyDataset):
     the run's last few steps; ``model.evaluate`` (or :func:`keras_inr.render`) gives the PSNR of the final weights.
 
     Args:
-        coordinates: ``(N, in_dims)`` array or tensor.
-        values: ``(N, out_dims)`` array or tensor with the same ``N``.
+        coordinates: ``(N, in_dims)`` array or tensor; real and finite (checked once, here).
+        values: ``(N, out_dims)`` array or tensor with the same ``N``; real and finite.
         steps: optimiser steps of the run; without ``steps_per_epoch`` these are all in one epoch
             (``len(dataset) == steps``); positive.
         steps_per_epoch: optional steps per epoch (``len(dataset)``); ``steps`` must be a multiple of it, and the
@@ -155,7 +176,7 @@ class FullBatch(keras.utils.PyDataset):
         super().__init__()
         self.steps_per_epoch, self.epochs = _epochs(steps, steps_per_epoch)
         self.steps = self.steps_per_epoch  # steps per epoch, as before steps_per_epoch existed
-        _check_pairs(coordinates, values)
+        coordinates, values = _check_pairs(coordinates, values)
         self.coordinates = keras.ops.convert_to_tensor(coordinates, "float32")
         self.values = keras.ops.convert_to_tensor(values, "float32")
 
@@ -180,16 +201,20 @@ def _epochs(steps, steps_per_epoch) -> tuple[int, int]:
     return steps_per_epoch, steps // steps_per_epoch
 
 
-def _check_pairs(coordinates, values) -> None:
-    """Raise ``ValueError`` unless ``coordinates`` and ``values`` are arrays with the same number of rows."""
-    for name, array in (("coordinates", coordinates), ("values", values)):
-        if not hasattr(array, "shape") or len(array.shape) < 1:
-            raise ValueError(f"`{name}` must be an array of shape (N, ...), got {type(array).__name__}.")
+def _check_pairs(coordinates, values):
+    """``coordinates`` and ``values`` as numpy arrays, checked once: real, finite, 2-D, with the same number of rows.
+
+    Raises:
+        ValueError: naming ``coordinates`` or ``values`` otherwise.
+    """
+    coordinates = check_real_array("coordinates", coordinates, ndim=2)
+    values = check_real_array("values", values, ndim=2)
     if coordinates.shape[0] != values.shape[0]:
         raise ValueError(
             "`coordinates` and `values` must have the same number of rows (N), got shapes "
             f"{tuple(coordinates.shape)} and {tuple(values.shape)}."
         )
+    return coordinates, values
 
 
 def full_batch(coordinates, values, steps: int, steps_per_epoch: int | None = None):
@@ -208,8 +233,8 @@ def full_batch(coordinates, values, steps: int, steps_per_epoch: int | None = No
     the whole run, several dB below the final model's.
 
     Args:
-        coordinates: ``(N, in_dims)`` array or tensor.
-        values: ``(N, out_dims)`` array or tensor with the same ``N``.
+        coordinates: ``(N, in_dims)`` array or tensor; real and finite (checked once, here, not at every step).
+        values: ``(N, out_dims)`` array or tensor with the same ``N``; real and finite.
         steps: optimiser steps of the run; without ``steps_per_epoch``, all in one epoch (the dataset yields
             ``steps`` batches, as before ``steps_per_epoch`` existed); positive.
         steps_per_epoch: optional steps per epoch: the dataset yields ``steps_per_epoch`` batches and ``fit`` must
@@ -221,12 +246,13 @@ def full_batch(coordinates, values, steps: int, steps_per_epoch: int | None = No
 
     Raises:
         ValueError: for non-positive ``steps``/``steps_per_epoch``, ``steps`` not a multiple of ``steps_per_epoch``,
-            or ``coordinates`` and ``values`` with different numbers of rows.
+            or ``coordinates`` and ``values`` that are not 2-D arrays of real, finite numbers with the same number of
+            rows (each named).
     """
     if keras.backend.backend() != "tensorflow":
         return FullBatch(coordinates, values, steps, steps_per_epoch)
     from keras_inr.backends.tensorflow import full_batch_dataset
 
     per_epoch, _ = _epochs(steps, steps_per_epoch)
-    _check_pairs(coordinates, values)
+    coordinates, values = _check_pairs(coordinates, values)
     return full_batch_dataset(coordinates, values, per_epoch)

@@ -55,7 +55,14 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from keras_inr import families as inr_families
 from keras_inr.models import build_model
 from keras_inr.training import SCHEDULES, compile_inr, recommended
-from keras_inr.validation import check_choice, check_number, check_positive_int
+from keras_inr.validation import (
+    check_bool,
+    check_choice,
+    check_number,
+    check_path,
+    check_positive_int,
+    check_seed,
+)
 
 #: The tuning objective: maximise the PSNR on the validation data (logged as ``val_psnr`` by ``compile_inr``).
 OBJECTIVE = keras_tuner.Objective("val_psnr", direction="max")
@@ -89,6 +96,28 @@ def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _check_name(argument: str, value, allow_none: bool = False) -> str | None:
+    """A non-empty string (or ``None`` when ``allow_none``), else ``ValueError`` naming ``argument``."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str) or not value:
+        expected = "a non-empty string or None" if allow_none else "a non-empty string"
+        raise ValueError(f"`{argument}` must be {expected}, got {value!r}.")
+    return value
+
+
+def _check_hp(hp) -> None:
+    if not isinstance(hp, keras_tuner.HyperParameters):
+        raise ValueError(f"`hp` must be a keras_tuner.HyperParameters, got {type(hp).__name__}.")
+
+
+def _check_tuner(tuner) -> None:
+    if not isinstance(tuner, keras_tuner.Tuner):
+        raise ValueError(
+            f"`tuner` must be a keras_tuner.Tuner (e.g. from make_tuner), got {type(tuner).__name__}."
+        )
+
+
 class SearchSpec:
     """One validated search-space entry: a fixed value, a ``(low, high)`` range or a list of choices.
 
@@ -120,8 +149,12 @@ class SearchSpec:
         argument: str | None = None,
         positive: bool = True,
     ):
+        _check_name("name", name)
         check_choice("kind", kind, ("int", "float"))
         check_choice("sampling", sampling, ("log", "linear"))
+        if step is not None:
+            step = check_positive_int("step", step)
+        _check_name("argument", argument, allow_none=True)
         self.name, self.kind, self.sampling, self.step = name, kind, sampling, step
         self.argument = argument or name
         self.fixed = self.low = self.high = self.choices = None
@@ -232,7 +265,17 @@ def make_specs(given: Mapping[str, Any], space: Mapping[str, tuple], untuned_whe
 
     Returns:
         name -> :class:`SearchSpec`, without the names of ``untuned_when_none`` left at ``None``.
+
+    Raises:
+        ValueError: naming ``given`` or ``space`` when they are no mappings, or ``given`` when it names an entry
+            that ``space`` lacks; a bad value is named by its own name.
     """
+    for argument, mapping in (("given", given), ("space", space)):
+        if not isinstance(mapping, Mapping):
+            raise ValueError(f"`{argument}` must be a mapping (dict), got {type(mapping).__name__}.")
+    unknown = sorted(str(name) for name in given if name not in space)
+    if unknown:
+        raise ValueError(f"`given` names {unknown}, which `space` does not define; it defines {sorted(space)}.")
     untuned = set(untuned_when_none)
     specs = {}
     for name, value in given.items():
@@ -253,6 +296,17 @@ def check_schedule(schedule: str, total_steps: int | None) -> tuple[str, int | N
     if schedule == "cosine" and total_steps is None:
         raise ValueError("`total_steps` (optimiser steps per trial) is required with schedule='cosine'.")
     return schedule, None if total_steps is None else check_positive_int("total_steps", total_steps)
+
+
+def check_jit_compile(jit_compile):
+    """Validate ``model.compile``'s ``jit_compile`` as hypermodels take it: ``True``, ``False`` or ``"auto"``.
+
+    Raises:
+        ValueError: naming ``jit_compile`` otherwise.
+    """
+    if not (isinstance(jit_compile, bool) or jit_compile == "auto"):
+        raise ValueError(f"`jit_compile` must be True, False or 'auto', got {jit_compile!r}.")
+    return jit_compile
 
 
 def check_families(families) -> tuple[str, ...]:
@@ -278,8 +332,13 @@ def declare_choice(hp: keras_tuner.HyperParameters, name: str, options: Sequence
     """Declare ``name`` as a ``Choice`` of ``options`` (``Fixed`` for a single option) and check the value.
 
     Raises:
-        ValueError: if the value is not one of ``options`` (e.g. an ``hp.Fixed`` given to the tuner for another one).
+        ValueError: naming ``hp``, ``name`` or ``options`` when invalid, or if the value is not one of ``options``
+            (e.g. an ``hp.Fixed`` given to the tuner for another one).
     """
+    _check_hp(hp)
+    _check_name("name", name)
+    if isinstance(options, str) or not isinstance(options, Sequence) or not options:
+        raise ValueError(f"`options` must be a non-empty sequence of values, got {options!r}.")
     value = hp.Choice(name, list(options)) if len(options) > 1 else hp.Fixed(name, options[0])
     if value not in options:
         raise ValueError(f"hyperparameter `{name}`={value!r} is not one of this hypermodel's {tuple(options)}.")
@@ -307,7 +366,18 @@ def declare_conditional(
 
     Returns:
         The active option's values, key -> value.
+
+    Raises:
+        ValueError: naming ``hp``, ``parent``, ``specs_of`` or ``active`` (which must be one of its options).
     """
+    _check_hp(hp)
+    _check_name("parent", parent)
+    if not isinstance(specs_of, Mapping):
+        raise ValueError(
+            f"`specs_of` must be a mapping option -> {{key -> SearchSpec}}, got {type(specs_of).__name__}."
+        )
+    if active not in specs_of:
+        raise ValueError(f"`active` must be one of the options of `specs_of` {tuple(specs_of)}, got {active!r}.")
     active_values: dict[str, Any] = {}
     for option, specs in specs_of.items():
         with hp.conditional_scope(parent, [option]):
@@ -367,13 +437,18 @@ def learning_rate_name(family: str) -> str:
     Raises:
         ValueError: naming ``family`` for a family that is not registered.
     """
+    _check_name("family", family)
     return f"learning_rate_{inr_families.canonical(family, 'family')}"
 
 
 def qualified_name(name: str, family: str) -> str:
     """The KerasTuner name ``"<name>_<family>"`` of hyperparameter ``name`` of ``family`` when several searched
-    families have a hyperparameter of that name (e.g. ``w0_siren`` and ``w0_cosine``); see :class:`INRHyperModel`."""
-    return f"{name}_{family}"
+    families have a hyperparameter of that name (e.g. ``w0_siren`` and ``w0_cosine``); see :class:`INRHyperModel`.
+
+    Raises:
+        ValueError: naming ``name`` or ``family`` unless both are non-empty strings.
+    """
+    return f"{_check_name('name', name)}_{_check_name('family', family)}"
 
 
 def _registered(family) -> str | None:
@@ -485,7 +560,7 @@ class INRHyperModel(TimedHyperModel):
         schedule (str): learning-rate schedule, ``"constant"`` or ``"cosine"`` (needs ``total_steps``).
         total_steps (int, optional): optimiser steps of one trial, for ``schedule="cosine"``.
         seed (int, optional): seed of the models of families with a random encoding (``Family.seeded``: the
-            Fourier-feature frequency matrix), the same in every trial.
+            Fourier-feature frequency matrix), the same in every trial; an integer in ``[0, 2**32 - 1]`` or ``None``.
         jit_compile (bool or "auto"): passed to ``model.compile``; ``False`` skips XLA compilation, which is faster
             for searches of only a few steps per trial.
         name (str, optional), tunable (bool): ``keras_tuner.HyperModel`` arguments.
@@ -517,13 +592,13 @@ class INRHyperModel(TimedHyperModel):
         tunable: bool = True,
         **hyperparameters,
     ):
-        super().__init__(name=name, tunable=tunable)
-        self.jit_compile = jit_compile
+        super().__init__(name=_check_name("name", name, allow_none=True), tunable=check_bool("tunable", tunable))
+        self.jit_compile = check_jit_compile(jit_compile)
         self.out_dims = check_positive_int("out_dims", out_dims)
         self.in_dims = check_positive_int("in_dims", in_dims)
         self.families = check_families(default_families() if families is None else families)
         self.schedule, self.total_steps = check_schedule(schedule, total_steps)
-        self.seed = seed
+        self.seed = check_seed("seed", seed)
         #: The family hyperparameters the user gave (name -> number, range or choices; ``None`` ones left out).
         self.family_hyperparameters = self._check_hyperparameters(hyperparameters)
         # `learning_rate` left at None becomes one range per family below.
@@ -728,12 +803,22 @@ def make_tuner(
         **kwargs: further arguments of the tuner class (``executions_per_trial``, ``max_model_size``, ...).
 
     Raises:
-        ValueError: for an unknown tuner, a non-positive ``max_trials``/``max_epochs``, or a fixed ``family`` that
-            the hypermodel does not search.
+        ValueError: for an unknown tuner, a non-positive ``max_trials``/``max_epochs``, a fixed ``family`` that
+            the hypermodel does not search, or a bad ``directory``, ``project_name``, ``seed``, ``overwrite``,
+            ``hyperparameters`` or ``tune_new_entries`` (each named).
     """
     check_choice("tuner", tuner, tuple(TUNERS))
     if not isinstance(hypermodel, keras_tuner.HyperModel):
         raise ValueError(f"`hypermodel` must be a keras_tuner.HyperModel, got {type(hypermodel).__name__}.")
+    directory = check_path("directory", directory)
+    _check_name("project_name", project_name)
+    seed = check_seed("seed", seed)
+    overwrite = check_bool("overwrite", overwrite)
+    tune_new_entries = check_bool("tune_new_entries", tune_new_entries)
+    if hyperparameters is not None and not isinstance(hyperparameters, keras_tuner.HyperParameters):
+        raise ValueError(
+            f"`hyperparameters` must be a keras_tuner.HyperParameters or None, got {type(hyperparameters).__name__}."
+        )
     if hyperparameters is not None and hasattr(hypermodel, "searched_choices"):
         plurals = {"family": "families", "head": "heads"}
         for name, options in hypermodel.searched_choices().items():
@@ -767,13 +852,19 @@ def leaderboard(tuner: keras_tuner.Tuner, num_trials: int | None = None) -> list
         without ``family``), ``epochs`` (Hyperband's epoch budget, else ``None``), ``val_psnr`` (the trial's score:
         its best epoch's validation PSNR in dB) and ``seconds`` (its training time, from ``fit_seconds``, or
         ``None`` when the hypermodel did not log it).
+
+    Raises:
+        ValueError: naming ``tuner`` or ``num_trials`` when invalid.
     """
+    _check_tuner(tuner)
+    if num_trials is not None:
+        num_trials = check_positive_int("num_trials", num_trials)
     trials = [trial for trial in tuner.oracle.trials.values() if trial.status == "COMPLETED"]
     finite = [trial for trial in trials if trial.score is not None and np.isfinite(trial.score)]
     others = [trial for trial in trials if trial not in finite]
     ranked = sorted(finite, key=lambda trial: trial.score, reverse=True) + others  # diverged trials last
     if num_trials is not None:
-        ranked = ranked[: check_positive_int("num_trials", num_trials)]
+        ranked = ranked[:num_trials]
     rows = []
     for trial in ranked:
         values = trial.hyperparameters.values
@@ -803,8 +894,20 @@ def _format_value(value) -> str:
 
 
 def format_leaderboard(rows: Iterable[dict]) -> str:
-    """Render :func:`leaderboard` rows as a fixed-width text table (rank, family, val PSNR, time, hyperparameters)."""
+    """Render :func:`leaderboard` rows as a fixed-width text table (rank, family, val PSNR, time, hyperparameters).
+
+    Raises:
+        ValueError: naming ``rows`` unless it is an iterable of dicts with the keys :func:`leaderboard` gives.
+    """
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+        raise ValueError(f"`rows` must be a list of leaderboard() rows, got {type(rows).__name__}.")
     rows = list(rows)
+    needed = {"family", "val_psnr", "seconds", "hyperparameters"}
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping) or not needed <= set(row):
+            raise ValueError(
+                f"`rows` must hold leaderboard() rows (dicts with keys {sorted(needed)}); row {index} is {row!r}."
+            )
     header = f"{'rank':>4}  {'family':<6}  {'val PSNR':>9}  {'time (s)':>8}  hyperparameters"
     lines = [header, "-" * len(header)]
     for rank, row in enumerate(rows, start=1):
@@ -826,8 +929,9 @@ def best_model(tuner: keras_tuner.Tuner) -> keras.Model:
     Keras warns that it skips them. The model weights load in full, so that warning is silenced here.
 
     Raises:
-        ValueError: if the tuner has no completed trial.
+        ValueError: naming ``tuner`` when it is no tuner or has no completed trial.
     """
+    _check_tuner(tuner)
     if not any(trial.status == "COMPLETED" for trial in tuner.oracle.trials.values()):
         raise ValueError("`tuner` has no completed trial; run `tuner.search(...)` first.")
     with warnings.catch_warnings():

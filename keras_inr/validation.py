@@ -1,9 +1,30 @@
-"""Argument checks shared by the public API: clear ``ValueError``s naming the argument and what was expected."""
+"""Argument checks shared by the public API: clear ``ValueError``s naming the argument and what was expected.
+
+One check, one place: every public entry point of keras-inr and hypernets validates its arguments with these, so the
+same mistake gets the same message everywhere. Limits they enforce:
+
+* :data:`MAX_GRID_POINTS`: the most points a grid (``prod(shape)``) may have;
+* :data:`MAX_SEED`: seeds are integers in ``[0, MAX_SEED]``.
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
+import os
+from pathlib import Path
+
+import numpy as np
+
+#: The most points a grid may have (``prod(shape)`` of :func:`keras_inr.data.coordinate_grid`, of a rendered signal,
+#: of a loaded image): flat point indices must fit in a signed 32-bit integer, the default integer type of JAX and of
+#: index arithmetic in compiled steps. A grid that large already takes 16 GiB as 2-D float32 coordinates; larger
+#: shapes are rejected with a message naming the argument before anything is allocated.
+MAX_GRID_POINTS = 2**31 - 1
+
+#: The largest seed: seeds are integers in ``[0, 2**32 - 1]``, the range numpy's generators and every Keras backend's
+#: seed state (32 bits on JAX) accept.
+MAX_SEED = 2**32 - 1
 
 
 def check_positive_int(name: str, value, allow_zero: bool = False) -> int:
@@ -54,11 +75,17 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
-def check_shape(shape, name: str = "shape") -> tuple[int, ...]:
+def check_shape(shape, name: str = "shape", max_points: int = MAX_GRID_POINTS) -> tuple[int, ...]:
     """Validate a grid shape: an int or a non-empty sequence of positive ints; returns it as a tuple of ints.
 
+    Args:
+        shape: the shape to check.
+        name: the argument's name, for the messages.
+        max_points: the most points (``prod(shape)``) the grid may have; :data:`MAX_GRID_POINTS` by default.
+
     Raises:
-        ValueError: naming ``name`` when the shape is empty, not a sequence, or holds non-positive / non-int sizes.
+        ValueError: naming ``name`` when the shape is empty, not a sequence, holds non-positive / non-int sizes, or
+            has more than ``max_points`` points.
     """
     if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (int(shape),)
@@ -70,7 +97,110 @@ def check_shape(shape, name: str = "shape") -> tuple[int, ...]:
         raise ValueError(f"`{name}` must be a sequence of positive integers, got {shape!r}.") from None
     if not shape:
         raise ValueError(f"`{name}` must have at least one dimension, got ().")
-    return tuple(check_positive_int(f"{name}[{axis}]", size) for axis, size in enumerate(shape))
+    shape = tuple(check_positive_int(f"{name}[{axis}]", size) for axis, size in enumerate(shape))
+    points = math.prod(shape)
+    if points > max_points:
+        raise ValueError(
+            f"`{name}` {shape} has {points:,} points, more than the limit of {max_points:,} "
+            f"(keras_inr.validation.MAX_GRID_POINTS = 2**31 - 1 points per grid); use a smaller `{name}`."
+        )
+    return shape
+
+
+def check_image_size(size, name: str = "size") -> tuple[int, int]:
+    """An image size as ``(height, width)``: a positive int (square) or a pair of positive ints, at most
+    :data:`MAX_GRID_POINTS` pixels; raises ``ValueError`` naming ``name`` otherwise (a bool
+    is refused, not read as 1)."""
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        size = (size, size)
+    if isinstance(size, (bool, str, bytes)) or not hasattr(size, "__len__") or len(size) != 2:
+        raise ValueError(f"`{name}` must be an int (square) or a (height, width) pair of ints, got {size!r}.")
+    return check_shape(size, name)
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` as ``bool`` if it is a bool (Python or numpy), else raise ``ValueError``.
+
+    Strings such as ``"no"`` and numbers are refused rather than read by truthiness.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"`{name}` must be True or False, got {value!r} of type {type(value).__name__}.")
+    return bool(value)
+
+
+def check_seed(name: str, value, allow_none: bool = True) -> int | None:
+    """Return a seed as ``int``: an integer in ``[0, MAX_SEED]`` (or ``None`` when ``allow_none``), else raise.
+
+    Raises:
+        ValueError: naming ``name`` for a non-integer (floats, strings, bools included), a negative seed or one
+            above :data:`MAX_SEED`.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        expected = "an integer or None" if allow_none else "an integer"
+        raise ValueError(f"`{name}` must be {expected}, got {value!r} of type {type(value).__name__}.")
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"`{name}` must be an integer in [0, 2**32 - 1], got {value!r}.")
+    return int(value)
+
+
+def check_path(name: str, value) -> Path:
+    """Return ``value`` as a ``pathlib.Path`` if it is a non-empty ``str`` or ``os.PathLike``, else raise."""
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise ValueError(f"`{name}` must be a non-empty path (str or os.PathLike), got {value!r}.")
+    return Path(value)
+
+
+def check_real_array(name: str, value, ndim=None, finite: bool = True, allow_empty: bool = False) -> np.ndarray:
+    """Return ``value`` as a numpy array of real numbers, checked once at the boundary, else raise ``ValueError``.
+
+    Args:
+        name: the argument's name, for the messages.
+        value: an array, an array-like or an eager backend tensor.
+        ndim: ``None``, or the number of dimensions required (an int or a tuple of accepted ones).
+        finite: whether NaN and infinite values are refused (they would train a model to NaN).
+        allow_empty: whether an array with no element passes.
+
+    Returns:
+        The numpy array (``value`` itself when it is one); its dtype is unchanged (integer, bool or float).
+
+    Raises:
+        ValueError: naming ``name`` for a non-numeric or complex dtype (complex values would silently lose their
+            imaginary part when cast to float), a wrong number of dimensions, an empty array, or NaN / infinity.
+    """
+    if not isinstance(value, np.ndarray):
+        from keras import ops
+
+        if ops.is_tensor(value):  # an eager backend tensor (a torch tensor on a GPU cannot go through np.asarray)
+            value = ops.convert_to_numpy(value)
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"`{name}` must be a numeric array, got {type(value).__name__} ({error}).") from None
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise ValueError(
+            f"`{name}` must hold real numbers, got dtype {array.dtype} (complex values would lose their imaginary "
+            "part); pass the real and imaginary parts as separate channels."
+        )
+    if array.dtype != bool and not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"`{name}` must be a numeric array, got dtype {array.dtype}.")
+    if ndim is not None:
+        accepted = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if array.ndim not in accepted:
+            expected = " or ".join(f"{n}-D" for n in accepted)
+            raise ValueError(f"`{name}` must be a {expected} array, got shape {array.shape}.")
+    if array.size == 0 and not allow_empty:
+        raise ValueError(f"`{name}` is empty (shape {array.shape}).")
+    if finite and np.issubdtype(array.dtype, np.floating):
+        bad = ~np.isfinite(array)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"`{name}` contains {int(bad.sum())} NaN or infinite value(s) (the first at index {first}: "
+                f"{float(array[first])}); remove or replace them."
+            )
+    return array
 
 
 def check_name_list(argument: str, names, allowed, noun: str, resolve=None) -> tuple[str, ...]:

@@ -155,7 +155,7 @@ def test_recommended_epochs_log_the_final_models_psnr():
     [
         (np.zeros((4, 2)), np.zeros((4, 1)), 0, "steps"),
         (np.zeros((4, 2)), np.zeros((5, 1)), 2, "same number of rows"),
-        ([[0.0, 0.0]], np.zeros((1, 1)), 2, "coordinates"),
+        (np.zeros(4), np.zeros((4, 1)), 2, "coordinates"),  # (N,): no coordinate axis
     ],
 )
 def test_full_batch_bad_input(coordinates, values, steps, argument):

@@ -23,7 +23,12 @@ from keras.backend import standardize_dtype
 from keras_inr import initializers as inr_initializers
 from keras_inr.activations import HALF_DTYPES
 from keras_inr.saving import register
-from keras_inr.validation import check_positive_float, check_positive_int
+from keras_inr.validation import check_bool, check_positive_float, check_positive_int, check_seed
+
+#: The most octaves :class:`PositionalEncoding` takes. In float32 the phase ``2^(L-1) pi v`` of the highest octave
+#: is rounded to a multiple of ``2^(L-23)`` radians: beyond ``L = 23`` that step exceeds a radian and the features
+#: are rounding noise, and from ``L = 128`` on the octave itself overflows float32 and the layer returns NaN.
+MAX_NUM_FREQUENCIES = 23
 
 
 def fourier_features(coordinates, projection):
@@ -36,7 +41,24 @@ def fourier_features(coordinates, projection):
     Returns:
         ``(..., 2 * num_features)``: all cosines, then all sines. When an argument is 16-bit, the phases and their
         cosines and sines are computed in float32 and the result has that 16-bit dtype.
+
+    Raises:
+        ValueError: naming ``coordinates`` or ``projection`` for complex, boolean or non-numeric tensors (integers
+            are cast to float32), a ``projection`` that is not 2-D, or a last axis of ``coordinates`` that is not
+            ``projection``'s first.
     """
+    coordinates = _as_real_tensor("coordinates", coordinates)
+    projection = _as_real_tensor("projection", projection)
+    if len(projection.shape) != 2 or len(coordinates.shape) < 1:
+        raise ValueError(
+            "`projection` must be a 2-D (in_dims, num_features) matrix and `coordinates` (..., in_dims), got shapes "
+            f"{tuple(projection.shape)} and {tuple(coordinates.shape)}."
+        )
+    if None not in (coordinates.shape[-1], projection.shape[0]) and coordinates.shape[-1] != projection.shape[0]:
+        raise ValueError(
+            f"`coordinates` must have {projection.shape[0]} values in their last axis (the rows of `projection`), "
+            f"got shape {tuple(coordinates.shape)}."
+        )
     half = [
         standardize_dtype(value.dtype) for value in (coordinates, projection)
         if standardize_dtype(value.dtype) in HALF_DTYPES
@@ -48,8 +70,42 @@ def fourier_features(coordinates, projection):
     return ops.cast(features, half[0]) if half else features
 
 
+def _as_real_tensor(name: str, value):
+    """``value`` as a tensor of real floats (integers cast to float32); ``ValueError`` naming ``name`` otherwise."""
+    if not hasattr(value, "dtype"):
+        value = np.asarray(value)
+    try:
+        dtype = standardize_dtype(value.dtype)
+    except ValueError:  # strings, objects
+        dtype = str(value.dtype)
+    if dtype.startswith(("int", "uint")):
+        return ops.cast(value, "float32")
+    if not dtype.startswith(("float", "bfloat")):
+        extra = " (complex values would lose their imaginary part)" if dtype.startswith("complex") else ""
+        raise ValueError(f"`{name}` must hold real numbers, got dtype {dtype}{extra}.")
+    return value
+
+
 class _Float32Encoding(keras.layers.Layer):
-    """Base of the encodings: float32 inputs and phases under every policy, outputs in the compute dtype."""
+    """Base of the encodings: float32 inputs and phases under every policy, outputs in the compute dtype.
+
+    Complex inputs are refused before Keras casts them to the compute dtype (which drops the imaginary part).
+    """
+
+    def __call__(self, inputs, *args, **kwargs):
+        dtype = getattr(inputs, "dtype", None)
+        if dtype is None and isinstance(inputs, (list, tuple, complex)):
+            try:
+                dtype = np.asarray(inputs).dtype
+            except (TypeError, ValueError):  # not array-like: Keras says what is wrong
+                dtype = None
+        if dtype is not None and standardize_dtype(dtype).startswith("complex"):
+            raise ValueError(
+                f"`inputs` (coordinates) of {self.name} must be real, got dtype {standardize_dtype(dtype)} "
+                "(complex values would lose their imaginary part); pass the real and imaginary parts as separate "
+                "coordinates."
+            )
+        return super().__call__(inputs, *args, **kwargs)
 
     @property
     def input_dtype(self):
@@ -79,8 +135,8 @@ class FourierFeatures(_Float32Encoding):
         num_features: number of random frequencies ``m``; the output has ``2 m`` features.
         scale: standard deviation ``sigma`` of the entries of ``B``; must be positive (default 5, the paper's
             ``sigma = 10``).
-        trainable: whether ``B`` is trained (the paper keeps it fixed).
-        seed: optional integer seed for ``B``.
+        trainable: whether ``B`` is trained (the paper keeps it fixed); a bool.
+        seed: optional integer seed for ``B``, in ``[0, 2**32 - 1]``.
         **kwargs: standard layer arguments.
 
     Shapes:
@@ -95,10 +151,10 @@ class FourierFeatures(_Float32Encoding):
         seed: int | None = None,
         **kwargs,
     ):
-        super().__init__(trainable=trainable, **kwargs)
+        super().__init__(trainable=check_bool("trainable", trainable), **kwargs)
         self.num_features = check_positive_int("num_features", num_features)
         self.scale = check_positive_float("scale", scale)
-        self.seed = seed
+        self.seed = check_seed("seed", seed)
 
     def build(self, input_shape):
         in_dims = input_shape[-1]
@@ -131,8 +187,9 @@ class PositionalEncoding(_Float32Encoding):
     :func:`fourier_features` with the fixed matrix ``B = diag(2^k / 2)`` per input dimension, so it shares that maths.
 
     Args:
-        num_frequencies: ``L``, the number of octaves; a positive integer.
-        include_input: whether to append the raw coordinates (as NeRF's code does).
+        num_frequencies: ``L``, the number of octaves; an integer in ``[1, MAX_NUM_FREQUENCIES]`` (23: float32 cannot
+            represent the phases of higher octaves, see :data:`MAX_NUM_FREQUENCIES`).
+        include_input: whether to append the raw coordinates (as NeRF's code does); a bool.
         **kwargs: standard layer arguments.
 
     Shapes:
@@ -143,7 +200,13 @@ class PositionalEncoding(_Float32Encoding):
     def __init__(self, num_frequencies: int = 10, include_input: bool = True, **kwargs):
         super().__init__(trainable=False, **kwargs)
         self.num_frequencies = check_positive_int("num_frequencies", num_frequencies)
-        self.include_input = bool(include_input)
+        if self.num_frequencies > MAX_NUM_FREQUENCIES:
+            raise ValueError(
+                f"`num_frequencies` must be at most {MAX_NUM_FREQUENCIES}, got {num_frequencies}: in float32 the phase "
+                f"2^(L-1) pi v of octave L is rounded to multiples of 2^(L-23) radians, so higher octaves are rounding "
+                "noise (and from L = 128 on they overflow to NaN)."
+            )
+        self.include_input = check_bool("include_input", include_input)
 
     def build(self, input_shape):
         in_dims = input_shape[-1]

@@ -5,11 +5,14 @@ Examples::
     keras-inr fit                                  # SIREN on the bundled camera image, recommended settings
     keras-inr fit photo.png --model ffn --steps 2000 --size 256 --out runs/photo
     keras-inr fit --out runs/photo --resume        # continue an interrupted run (its options come from its backup)
+    keras-inr fit photo.png --out runs/photo --overwrite   # replace the results of an earlier run there
 
 The backend is Keras' (``KERAS_BACKEND`` = ``jax`` (default), ``tensorflow`` or ``torch``); ``fit`` prints it.
 
 ``fit`` parses its options and calls :func:`keras_inr.fitting.fit_signal`, which does the work (training in epochs of
-``--steps-per-epoch`` steps, backed up into ``OUT/backup`` for ``--resume``). Its ``--model`` choices and the family
+``--steps-per-epoch`` steps, backed up into ``OUT/backup`` for ``--resume``; see its module for what a run guarantees:
+Ctrl-C stops it on every backend, no file is ever half-written, nothing is replaced without ``--overwrite``, a
+diverged run stops with exit code 1 and leaves the earlier results alone). Its ``--model`` choices and the family
 options (``--w0``, ``--scale``, ...) come from the family registry (:mod:`keras_inr.families`) when the parser is
 built, so families registered by the user's code are available too.
 
@@ -30,6 +33,12 @@ import keras
 
 #: ``keras-inr fit``'s default ``--size``: the image's own size, downscaled to this on the longest side if larger.
 FIT_SIZE_LIMIT = 256
+
+#: The largest ``--seed``: seeds are 32-bit unsigned integers (numpy's and every backend's seed range).
+MAX_SEED = 2**32 - 1
+
+#: Exit codes of :func:`main`.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -55,6 +64,14 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def parse_seed(text: str) -> int:
+    """``--seed`` of ``fit`` and ``tune``: an integer in ``[0, MAX_SEED]``."""
+    value = _non_negative_int(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**32 - 1 = {MAX_SEED}, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -74,10 +91,17 @@ def parse_size(text: str):
     ratio kept; an int) or ``HxW`` (a ``(height, width)`` tuple)."""
     if text.lower() == NATIVE:
         return NATIVE
+    from keras_inr.fitting import MAX_IMAGE_SIDE
+
     parts = text.lower().split("x")
     if len(parts) not in (1, 2):
         raise argparse.ArgumentTypeError(f"expected N, HxW or 'native', got {text!r}")
-    return tuple(_positive_int(part) for part in parts) if len(parts) == 2 else _positive_int(parts[0])
+    sides = [_positive_int(part) for part in parts]
+    if max(sides) > MAX_IMAGE_SIDE:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {MAX_IMAGE_SIDE} pixels per side (keras_inr.fitting.MAX_IMAGE_SIDE), got {text!r}"
+        )
+    return tuple(sides) if len(sides) == 2 else sides[0]
 
 
 def size_help(limit: int) -> str:
@@ -85,7 +109,7 @@ def size_help(limit: int) -> str:
     return (
         f"N: resize the longest side to N pixels (aspect ratio kept); HxW: resize to exactly H x W; 'native': keep "
         f"the image's size (default: the image's size, downscaled to {limit} on the longest side if larger; never "
-        "upscaled)"
+        "upscaled). At most 8192 pixels per side"
     )
 
 
@@ -212,8 +236,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
             "divisor of --steps when it does not divide it)",
         ),
         parser.add_argument(
-            "--seed", type=_non_negative_int, default=0,
-            help="seed of the initial weights and pixel batches (default: 0)",
+            "--seed", type=parse_seed, default=0,
+            help=f"seed of the initial weights and pixel batches, 0 to {MAX_SEED} (default: 0)",
         ),
         parser.add_argument(
             "--save-every", type=_non_negative_int, default=0,
@@ -222,7 +246,14 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--resume", action="store_true",
             help="continue the interrupted run backed up in OUT/backup; the options not given are the backed-up "
-            "run's, and a given one that differs from it is an error",
+            "run's, and a given one that differs from it is an error. If the newest backup cannot be loaded, the "
+            "previous one is",
+        ),
+        parser.add_argument(
+            "--overwrite", action="store_true",
+            help="replace the results of an earlier run in OUT (model.keras, metrics.json, the figures, snapshots), "
+            "or delete the backup of an unfinished one to start afresh; without it such an OUT is an error. Files "
+            "keras-inr did not write are never deleted",
         ),
         parser.add_argument(
             "--verbose", type=int, choices=(0, 1, 2), default=1,
@@ -318,20 +349,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: arguments without the program name (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit code: 0 on success, 2 for bad arguments or input, or a missing optional dependency (with a
-        one-line message, no traceback), 130 when interrupted with Ctrl-C.
+        The exit code: 0 on success; 1 when the run failed (``fit``: training diverged; the earlier results are left
+        untouched); 2 for bad arguments or input, a missing optional dependency, or not enough memory (with a
+        one-line message, no traceback); 130 when interrupted with Ctrl-C (the backup of the last finished epoch is
+        kept for ``--resume``).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parse_args(argv)
     except SystemExit as exit_:  # argparse's usage errors (code 2) and --help / --version (code 0)
         return int(exit_.code or 0)
+    from keras_inr.callbacks import DivergenceError
+
     try:
         return int(args._handler(args) or 0)
+    except DivergenceError as error:
+        print(f"keras-inr {args.command}: error: {_as_options(str(error), args)}", file=sys.stderr)
+        return EXIT_FAILED
     except (FileNotFoundError, ImportError, ValueError) as error:
         kind = "" if type(error) is ValueError else f"{type(error).__name__}: "
         print(f"keras-inr {args.command}: error: {kind}{_as_options(str(error), args)}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except MemoryError as error:  # e.g. an image too large for this machine's memory
+        detail = f" ({str(error).splitlines()[0]})" if str(error) else ""
+        print(f"keras-inr {args.command}: error: out of memory{detail}; try a smaller --size (or --batch-size).",
+              file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         out = getattr(args, "out", None)
         if args.command == "fit" and out:
@@ -339,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             hint = f" Continue it with the same command plus --resume (backup in {out})." if out else ""
         print(f"\nkeras-inr {args.command}: interrupted.{hint}", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -375,7 +418,9 @@ def run_fit(args: argparse.Namespace, extra_callbacks: Sequence = ()):
     Raises:
         FileNotFoundError: the image file does not exist.
         ValueError: invalid options, or ``--resume`` with given options that differ from the backed-up run's (the
-            options not given are taken from the backup, ``OUT/backup/run_config.json``).
+            options not given are taken from the backup, ``OUT/backup/run_config.json``), or an ``OUT`` holding an
+            earlier run's results or backup without ``--overwrite``.
+        keras_inr.callbacks.DivergenceError: training diverged (nothing in ``OUT`` was replaced).
         KeyboardInterrupt: when interrupted; the last finished epoch is in ``OUT/backup``.
     """
     from keras_inr.fitting import fit_signal
@@ -390,7 +435,8 @@ def run_fit(args: argparse.Namespace, extra_callbacks: Sequence = ()):
         depth=args.depth,
         hyperparameters=hyperparameters, learning_rate=args.learning_rate, schedule=args.schedule,
         batch_size=args.batch_size, steps_per_epoch=args.steps_per_epoch, seed=args.seed, out=args.out,
-        resume=args.resume, save_every=args.save_every, callbacks=extra_callbacks, verbose=args.verbose,
+        resume=args.resume, overwrite=args.overwrite, save_every=args.save_every, callbacks=extra_callbacks,
+        verbose=args.verbose,
         log=lambda line: print(_as_options(line, args), flush=True),
     )
 

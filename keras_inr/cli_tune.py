@@ -19,7 +19,11 @@ before the parser is built). ``--families`` defaults to the built-in families wi
 The image is split as in Tancik et al. 2020 (https://arxiv.org/abs/2006.10739, sec. 6): every other pixel trains,
 the held-out pixels in between validate, so the search rewards models that interpolate rather than memorise.
 Writes into ``--out``: ``best_model.keras``, ``best.png`` (target | best reconstruction), ``leaderboard.json`` and
-the KerasTuner project (``tuner/``, reused by ``--resume``).
+the KerasTuner project (``tuner/``, reused by ``--resume``). The result files are written under temporary names and
+renamed when complete. An ``--out`` that already holds a search (its project or its results) is refused unless
+``--resume`` (continue it) or ``--overwrite`` (start afresh) is given; ``--overwrite`` deletes only the files
+KerasTuner writes in ``tuner/`` (:data:`TUNER_FILES`) and refuses if ``tuner/`` holds anything else. Ctrl-C stops the
+search at the next step on every backend (exit code 130; ``--resume`` continues it).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -47,8 +52,19 @@ SHARED_SPACE_OPTIONS = (
 #: Destinations of the tune command's own options; a family hyperparameter of one of these names gets no option.
 _COMMAND_OPTIONS = (
     "image", "size", "families", "tuner", "max_trials", "epochs", "steps", "schedule", "no_jit", "out", "seed",
-    "resume", "top", "verbose", "help",
+    "resume", "overwrite", "top", "verbose", "help",
 )
+
+#: The result files ``keras-inr tune`` writes into ``--out``.
+RESULT_FILES = ("best_model.keras", "best.png", "leaderboard.json")
+
+#: What KerasTuner writes into a project folder (``--out``/tuner): name patterns of its top-level files, of its trial
+#: folders, and of the files in a trial folder. ``--overwrite`` deletes these, and nothing else.
+TUNER_FILES = {
+    "project": (r"oracle\.json", r"tuner\d*\.json"),
+    "trial_folder": (r"trial_[0-9A-Za-z]+",),
+    "trial": (r"trial\.json", r"build_config\.json", r"checkpoint(\.weights\.h5)?", r"checkpoint_temp.*"),
+}
 
 
 def default_families() -> tuple[str, ...]:
@@ -197,12 +213,80 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
         help="output folder (default: runs/tune-IMAGE, IMAGE being the file name without extension or the sample "
         "name)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the search and the weights (default: 0)")
+    from keras_inr.cli import MAX_SEED, parse_seed
+
+    parser.add_argument(
+        "--seed", type=parse_seed, default=0, help=f"seed of the search and the weights, 0 to {MAX_SEED} (default: 0)"
+    )
     parser.add_argument(
         "--resume", action="store_true", help="continue the search stored in OUT/tuner instead of starting afresh"
     )
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="start afresh in an OUT that holds an earlier search: delete its KerasTuner project (only the files "
+        "KerasTuner writes in OUT/tuner) and replace its results; without it (or --resume) such an OUT is an error",
+    )
     parser.add_argument("--top", type=int, default=None, help="show only the best TOP trials")
     parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras fit verbosity (default: 0)")
+
+
+def _matches(name: str, patterns) -> bool:
+    return any(re.fullmatch(pattern, name) for pattern in patterns)
+
+
+def tuner_project_files(project: Path) -> tuple[list[Path], list[str]]:
+    """``(KerasTuner's files and trial folders in project, names of anything else)`` (see :data:`TUNER_FILES`)."""
+    ours, others = [], []
+    for path in sorted(project.iterdir()):
+        if path.is_file() and _matches(path.name, TUNER_FILES["project"]):
+            ours.append(path)
+        elif path.is_dir() and _matches(path.name, TUNER_FILES["trial_folder"]):
+            for inner in sorted(path.iterdir()):
+                if inner.is_file() and _matches(inner.name, TUNER_FILES["trial"]):
+                    ours.append(inner)
+                else:
+                    others.append(f"{path.name}/{inner.name}")
+            ours.append(path)  # after its files
+        else:
+            others.append(path.name)
+    return ours, others
+
+
+def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
+    """Make sure a search into ``out`` replaces nothing it may not (see the module's notes).
+
+    Raises:
+        ValueError: naming ``--out``, ``--resume`` and ``--overwrite``, when ``out`` holds an earlier search and
+            neither is given, or when ``--overwrite`` would have to delete files KerasTuner did not write.
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory.")
+    project = out / "tuner"
+    if project.exists() and not project.is_dir():
+        raise ValueError(f"{project} exists and is not a directory; move it or choose another --out.")
+    if resume:
+        return  # KerasTuner reloads the project (or starts one); the results are replaced at the end
+    earlier = [name for name in RESULT_FILES if (out / name).exists()]
+    if project.is_dir() and any(project.iterdir()):
+        earlier.insert(0, "tuner/")
+    if not earlier:
+        return
+    if not overwrite:
+        raise ValueError(
+            f"--out {out} already holds a search ({', '.join(earlier)}); pass --resume to continue it, or "
+            "--overwrite to start afresh (deleting its KerasTuner project and replacing its results), or choose "
+            "another --out."
+        )
+    if project.is_dir():
+        ours, others = tuner_project_files(project)
+        if others:
+            raise ValueError(
+                f"--overwrite deletes only the files KerasTuner writes, but {project} also holds "
+                f"{', '.join(others)}; move them or choose another --out. Nothing was deleted."
+            )
+        for path in ours:
+            path.rmdir() if path.is_dir() else path.unlink()
+        project.rmdir()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -211,8 +295,10 @@ def _run(args: argparse.Namespace) -> int:
 
     from keras_inr import data, metrics, plotting, rendering, training, tuning
     from keras_inr import families as registry
+    from keras_inr.callbacks import StopOnInterrupt
     from keras_inr.cli import default_out, size_arguments
     from keras_inr.fitting import resolve_size
+    from keras_inr.safe_files import atomic_path, write_text
     from keras_inr.validation import check_positive_int
 
     families = registry.check_names(args.families, "--families")
@@ -234,6 +320,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is None:
         args.out = default_out("tune", args.image)
     out = Path(args.out)
+    prepare_out(out, resume=args.resume, overwrite=getattr(args, "overwrite", False))
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
 
@@ -244,7 +331,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     tuner = tuning.make_tuner(
         hypermodel, args.tuner, max_trials=args.max_trials, max_epochs=args.epochs, directory=out,
-        project_name="tuner", seed=args.seed, overwrite=not args.resume,
+        project_name="tuner", seed=args.seed, overwrite=False,  # prepare_out cleared what it may; never rmtree
     )
     print(f"Tuning {args.image!r} {image.shape[0]}x{image.shape[1]}x{image.shape[2]} with {args.tuner} search "
           f"({len(train_x)} training pixels, {len(val_x)} held-out pixels); search space:")
@@ -253,10 +340,13 @@ def _run(args: argparse.Namespace) -> int:
     # what exists now (imports, data) leaves only the trials' own objects for the collector.
     gc.freeze()
     start = time.perf_counter()
-    tuner.search(
-        training.full_batch(train_x, train_y, args.steps), epochs=args.epochs,
-        validation_data=training.full_batch(val_x, val_y, 1), verbose=args.verbose, shuffle=False,
-    )
+    with StopOnInterrupt() as stop:  # Ctrl-C: KeyboardInterrupt at the next step, on every backend
+        tuner.search(
+            training.full_batch(train_x, train_y, args.steps), epochs=args.epochs,
+            validation_data=training.full_batch(val_x, val_y, 1), verbose=args.verbose, shuffle=False,
+            callbacks=[stop],
+        )
+        stop.check()
     search_seconds = time.perf_counter() - start
     rows = tuning.leaderboard(tuner, args.top)
     if not rows or rows[0]["val_psnr"] is None or not np.isfinite(rows[0]["val_psnr"]):
@@ -270,18 +360,20 @@ def _run(args: argparse.Namespace) -> int:
     reconstruction = rendering.render(model, image.shape[:2])
     full_psnr = float(metrics.psnr(image, reconstruction))
     best = rows[0]
-    model_path, figure_path = out / "best_model.keras", out / "best.png"
-    model.save(model_path)
-    plotting.save_comparison(
-        figure_path, image, reconstruction, show_error=False,
-        title=f"best: {best['family']}, held-out PSNR {best['val_psnr']:.2f} dB, all pixels {full_psnr:.2f} dB",
-    )
+    model_path, figure_path, leaderboard_path = (out / name for name in RESULT_FILES)
     summary = {
         "image": str(args.image), "shape": list(image.shape), "tuner": args.tuner, "families": list(families),
         "epochs": args.epochs, "steps_per_epoch": args.steps, "seed": args.seed, "search_seconds": search_seconds,
         "best_full_image_psnr": full_psnr, "leaderboard": rows,
     }
-    (out / "leaderboard.json").write_text(json.dumps(summary, indent=2, default=float))
+    with atomic_path(model_path) as temporary:
+        model.save(temporary)
+    with atomic_path(figure_path) as temporary:
+        plotting.save_comparison(
+            temporary, image, reconstruction, show_error=False,
+            title=f"best: {best['family']}, held-out PSNR {best['val_psnr']:.2f} dB, all pixels {full_psnr:.2f} dB",
+        )
+    write_text(leaderboard_path, json.dumps(summary, indent=2, default=float))
     print(f"\nBest: {best['family']} with val PSNR {best['val_psnr']:.2f} dB (all pixels {full_psnr:.2f} dB)")
     print(f"Saved {model_path}, {figure_path} and {out / 'leaderboard.json'}")
     return 0
@@ -292,7 +384,11 @@ def run_tune(args: argparse.Namespace) -> int:
 
     Returns:
         0 on success, 1 if no trial produced a finite validation PSNR, 2 for bad input (the error is printed to
-        stderr naming the option).
+        stderr naming the option), e.g. an ``--out`` holding an earlier search without ``--resume`` or
+        ``--overwrite``.
+
+    Raises:
+        KeyboardInterrupt: when interrupted with Ctrl-C (:func:`keras_inr.cli.main` exits with 130).
     """
     try:
         return _run(args)

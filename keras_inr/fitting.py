@@ -4,7 +4,7 @@ Today the signal is an image (an array, an image file or a scikit-image sample n
 family's model with the registry's recommended hyperparameters (:meth:`keras_inr.families.Family.recommended`),
 compiles it with :func:`keras_inr.training.recommended` (learning rate, schedule), trains full batch
 (:func:`keras_inr.training.full_batch`) or on random pixel batches (:class:`keras_inr.data.PixelBatches`), can back
-the run up and resume it (``keras.callbacks.BackupAndRestore``), renders the result and measures it, and returns a
+the run up and resume it (:class:`keras_inr.callbacks.EpochBackup`), renders the result and measures it, and returns a
 :class:`FitResult`. It prints nothing unless given ``verbose`` (Keras' progress output) or ``log`` (status lines).
 
 Example::
@@ -15,9 +15,24 @@ Example::
     print(result.psnr, result.ssim)                  # dB of the full render against the 128x128 target
     result = keras_inr.fit_signal(image, "ffn", hyperparameters={"scale": 3.0}, out="runs/photo", log=print)
 
-Training is organised in epochs of ``steps_per_epoch`` optimiser steps so that ``BackupAndRestore`` can back the run
-up at every epoch end into ``out/backup``; ``resume=True`` restores weights, optimiser state (hence the position in
-the learning-rate schedule) and the epoch counter from there.
+Training is organised in epochs of ``steps_per_epoch`` optimiser steps so that the run is backed up at every epoch
+end into ``out/backup``; ``resume=True`` restores weights, optimiser state (hence the position in the learning-rate
+schedule) and the epoch counter from there.
+
+What a run with ``out`` guarantees (``keras-inr fit`` is such a run):
+
+* Ctrl-C stops it at the next step on every backend (:class:`keras_inr.callbacks.StopOnInterrupt`) with
+  ``KeyboardInterrupt``; the backup of the last finished epoch is kept, and ``resume=True`` continues from it.
+* No file is ever half-written: the backups, ``model.keras``, ``metrics.json``, the figures and the snapshots are
+  written under temporary names and renamed when complete (:mod:`keras_inr.safe_files`). The previous backup is
+  kept until the next one is complete, and ``resume`` falls back to it if the newest cannot be loaded. The backup is
+  deleted only after every result file is written, so an interrupt at any point loses at most the unfinished epoch.
+* The results of an earlier run in ``out`` (and the backup of an unfinished one) are never replaced or deleted
+  unless ``overwrite=True``; ``resume=True`` continues an unfinished run in place. Files keras-inr did not write are
+  never deleted.
+* A diverged run (NaN or exploded loss, :class:`keras_inr.callbacks.DivergenceGuard`) stops with
+  :class:`keras_inr.callbacks.DivergenceError`, the model holding the last good weights; the previous results in
+  ``out`` are left untouched.
 """
 
 from __future__ import annotations
@@ -37,14 +52,24 @@ import numpy as np
 from keras_inr import families
 from keras_inr.validation import check_choice, check_positive_float, check_positive_int
 
-#: Files of ``out/backup`` that a run writes (BackupAndRestore's and the run's settings); only these are ever deleted.
+#: Files of ``out/backup`` a run writes besides :class:`keras_inr.callbacks.EpochBackup`'s backups (the run's settings,
+#: and the names of the Keras ``BackupAndRestore`` backups of earlier keras-inr versions); only these, the backups and
+#: their temporary names are ever deleted there.
 BACKUP_FILES = (
+    "run_config.json",
     "latest.weights.h5",
     "latest.weights.h5.bkp",
     "training_metadata.json",
     "training_metadata.json.bkp",
-    "run_config.json",
 )
+
+#: The result files a run writes into ``out``; an existing one is replaced only with ``overwrite=True``.
+RESULT_FILES = ("reconstruction.png", "comparison.png", "model.keras", "metrics.json")
+
+#: The largest image side (pixels) :func:`fit_signal` resizes to (``size``, ``max_size``; ``keras-inr fit --size``):
+#: 8192 x 8192 = 67M pixels already take 0.8 GB as float32 coordinates and values, and far longer to fit than the CLI
+#: is meant for. An image larger than this is fitted at its own size only when asked for (``size=None``).
+MAX_IMAGE_SIDE = 8192
 
 
 @dataclasses.dataclass
@@ -101,8 +126,10 @@ def fit_signal(
     seed: int = 0,
     out=None,
     resume: bool = False,
+    overwrite: bool = False,
     save_every: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    divergence_factor: float | None = None,
     verbose: int = 0,
     log: Callable[[str], None] | None = None,
 ) -> FitResult:
@@ -132,14 +159,21 @@ def fit_signal(
             the largest divisor of ``steps`` not above it when it does not divide ``steps``.
         seed: seed of the initial weights and of the pixel batches.
         out: folder for the results (``reconstruction.png``, ``comparison.png``, ``model.keras``,
-            ``metrics.json``), the snapshots and the backup (``out/backup``, deleted when the run finishes);
-            ``None`` writes nothing and keeps no backup.
+            ``metrics.json``), the snapshots and the backup (``out/backup``, deleted once the results are written);
+            ``None`` writes nothing and keeps no backup. Every file is written atomically (see the module's notes).
         resume: continue the interrupted run backed up in ``out/backup``; its settings must equal this call's. Without
-            a backup there, a new run starts (and ``log`` says so). Without ``resume``, a stale backup there is
-            deleted -- only the files a run writes (:data:`BACKUP_FILES`); a backup folder holding other files is
-            an error.
+            a backup there, a new run starts (and ``log`` says so) -- unless ``out`` holds the results of a finished
+            run, which only ``overwrite`` may replace.
+        overwrite: allow replacing the results of an earlier run in ``out`` (:data:`RESULT_FILES`, and the snapshots
+            when ``save_every``) and deleting the backup of an unfinished one (only the files a run writes there).
+            Without it such an ``out`` is an error, and nothing is written. The old results stay until the new ones
+            are complete.
         save_every: write a PNG snapshot of the render to ``out/snapshots`` every ``save_every`` epochs; 0 never.
-        callbacks: more Keras callbacks for ``model.fit`` (run after the backup and dataset callbacks).
+        callbacks: more Keras callbacks for ``model.fit`` (run after the interrupt, divergence, backup and dataset
+            callbacks).
+        divergence_factor: the :class:`keras_inr.callbacks.DivergenceGuard` that stops a diverged run counts a loss
+            above this many times its first step's as exploded; ``None`` takes
+            :data:`keras_inr.callbacks.DIVERGENCE_FACTOR` (NaN and infinite losses always count).
         verbose: Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.
         log: called with each human-readable status line (the plan, notes, the result), e.g. ``print``; ``None``
             is silent.
@@ -151,10 +185,22 @@ def fit_signal(
         FileNotFoundError: ``signal`` names an image file that does not exist.
         ValueError: naming the argument, for an invalid one; for an unknown family or a hyperparameter the family
             does not have; for ``resume`` with settings that differ from the backed-up run's; for an ``out`` that
-            is not a folder or whose ``backup`` folder holds files keras-inr did not write.
+            is not a folder, holds an earlier run's results or backup (without ``overwrite``), or whose ``backup``
+            folder holds files keras-inr did not write.
+        keras_inr.callbacks.DivergenceError: the loss became NaN or infinite or exploded, or the fitted model
+            renders NaN or infinite values; nothing was written into ``out`` but the backup of the last good epoch.
         KeyboardInterrupt: when interrupted; the last finished epoch is backed up in ``out/backup``.
     """
-    from keras_inr.callbacks import DatasetEpoch, RenderSnapshots
+    from keras_inr.callbacks import (
+        DIVERGENCE_FACTOR,
+        DatasetEpoch,
+        DivergenceError,
+        DivergenceGuard,
+        EpochBackup,
+        RenderSnapshots,
+        StopOnInterrupt,
+        restore_backup,
+    )
     from keras_inr.data import PixelBatches, image_to_coordinates, load_image
     from keras_inr.training import SCHEDULES, compile_inr, full_batch, recommended
 
@@ -168,8 +214,14 @@ def fit_signal(
     check_choice("verbose", verbose, (0, 1, 2))
     if batch_size is not None:
         batch_size = check_positive_int("batch_size", batch_size)
-    if not isinstance(resume, bool):
-        raise ValueError(f"`resume` must be True or False, got {resume!r}.")
+    for name, flag in (("resume", resume), ("overwrite", overwrite)):
+        if not isinstance(flag, bool):
+            raise ValueError(f"`{name}` must be True or False, got {flag!r}.")
+    divergence_factor = DIVERGENCE_FACTOR if divergence_factor is None else check_positive_float(
+        "divergence_factor", divergence_factor
+    )
+    if divergence_factor <= 1:
+        raise ValueError(f"`divergence_factor` must be greater than 1, got {divergence_factor!r}.")
     if log is not None and not callable(log):
         raise ValueError(f"`log` must be a callable taking a line of text (e.g. print) or None, got {log!r}.")
     callbacks = list(callbacks)
@@ -223,7 +275,7 @@ def fit_signal(
     if out is not None:
         out = _check_out(out)
         backup = out / "backup"
-        resuming = _prepare_backup(backup, settings, resume, say)
+        resuming = _prepare_out(out, settings, resume, overwrite, save_every, say)
 
     # --- model and training -------------------------------------------------------------------------------------
     keras.utils.set_random_seed(seed)
@@ -232,8 +284,22 @@ def fit_signal(
         model, learning_rate=learning_rate, schedule=schedule, total_steps=steps,
         final_learning_rate_fraction=defaults["final_learning_rate_fraction"],
     )
-    # order matters: BackupAndRestore restores weights and the epoch counter in on_train_begin, before the others run
-    fit_callbacks = [keras.callbacks.BackupAndRestore(backup_dir=str(backup))] if out is not None else []
+    initial_epoch, backed_up = 0, {}
+    if resuming:
+        try:
+            initial_epoch, backed_up = restore_backup(model, backup, log=say)  # the newest that loads
+        except ValueError as error:
+            raise ValueError(f"`resume`: {error} Start a new run with `overwrite` instead.") from None
+    reference = backed_up.get("reference_loss")  # the first step's loss of the run being resumed
+    guard = DivergenceGuard(
+        factor=divergence_factor,
+        reference=reference if isinstance(reference, (int, float)) and 0 < reference < float("inf") else None,
+    )
+    # order matters: the guard restores the last good weights and raises before a diverged epoch is backed up
+    stop = StopOnInterrupt()
+    fit_callbacks = [stop, guard]
+    if out is not None:
+        fit_callbacks.append(EpochBackup(backup, metadata=lambda: {"reference_loss": guard.reference}))
     if batch_size >= pixels:
         # Full batch: every step sees the same batch, so nothing depends on the epoch; the backend's fastest feed.
         dataset = full_batch(coordinates, values, steps_per_epoch)
@@ -244,18 +310,31 @@ def fit_signal(
         fit_callbacks.append(RenderSnapshots((height, width_pixels), out / "snapshots", every_n_epochs=save_every))
     fit_callbacks.extend(callbacks)
     if resuming:
-        say(f"resuming at epoch {_backed_up_epoch(backup)} of {epochs} from {backup}")
+        say(f"resuming at epoch {initial_epoch} of {epochs} from {backup}")
     started = time.perf_counter()
-    history = model.fit(dataset, epochs=epochs, verbose=verbose, callbacks=fit_callbacks, shuffle=False)
+    with stop:  # Ctrl-C: KeyboardInterrupt at the next step, on every backend
+        try:
+            history = model.fit(
+                dataset, epochs=epochs, initial_epoch=initial_epoch, verbose=verbose, callbacks=fit_callbacks,
+                shuffle=False,
+            )
+        except DivergenceError as error:
+            raise _diverged(error, model, settings, out) from None
+        stop.check()  # pressed during the last step: stop before writing anything
     seconds = time.perf_counter() - started
-    # History lists the epochs this call ran; the first is where training started (0 or the restored epoch).
-    initial_epoch = history.epoch[0] if history.epoch else epochs
 
     # --- evaluation and files -----------------------------------------------------------------------------------
     from keras_inr.metrics import psnr, ssim
     from keras_inr.rendering import render
 
     reconstruction = render(model, (height, width_pixels))
+    if not np.all(np.isfinite(reconstruction)):
+        bad = int(np.size(reconstruction) - np.count_nonzero(np.isfinite(reconstruction)))
+        raise _diverged(DivergenceError(
+            f"the fitted model's output (its render at {height}x{width_pixels}) holds {bad} NaN or infinite "
+            "value(s): its weights are not finite.", epoch=epochs, value=float("nan"), reference=None,
+            restored_epoch=initial_epoch,
+        ), model, settings, out)
     psnr_db = psnr(image, reconstruction)
     ssim_value = ssim(image, reconstruction) if min(height, width_pixels) >= 11 else None
     steps_run = len(history.epoch) * steps_per_epoch
@@ -263,6 +342,8 @@ def fit_signal(
         out, model, image, reconstruction, record, settings,
         {"psnr": psnr_db, "ssim": ssim_value, "seconds": seconds, "steps_this_invocation": steps_run},
     )
+    if out is not None:
+        _clear_backup(backup)  # only now that every result is safely written
     ssim_text = f", SSIM {ssim_value:.4f}" if ssim_value is not None else " (SSIM needs at least 11x11 pixels)"
     per_step = f" ({1000 * seconds / steps_run:.1f} ms/step incl. compilation)" if steps_run else ""
     steps_done = int(keras.ops.convert_to_numpy(model.optimizer.iterations))  # fewer than `steps` if stopped early
@@ -319,23 +400,32 @@ def resolve_size(image_shape: tuple[int, int], size=None, max_size: int | None =
     if size is None:
         if max_size is None:
             return None
-        longest = check_positive_int("max_size", max_size)
+        longest = _check_side("max_size", max_size)
         size = longest if max(height, width) > longest else None
         if size is None:
             return None
     elif max_size is not None:
         raise ValueError(f"give `size` or `max_size`, not both (got size={size!r}, max_size={max_size!r}).")
     if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
-        longest = check_positive_int("size", int(size))
+        longest = _check_side("size", int(size))
         factor = longest / max(height, width)
         resolved = max(1, round(height * factor)), max(1, round(width * factor))
     elif isinstance(size, (tuple, list)) and len(size) == 2:
-        resolved = tuple(check_positive_int(f"size[{index}]", value) for index, value in enumerate(size))
+        resolved = tuple(_check_side(f"size[{index}]", value) for index, value in enumerate(size))
     else:
         raise ValueError(
             f"`size` must be None, a positive int (longest side) or a (height, width) pair, got {size!r}."
         )
     return None if resolved == (height, width) else resolved  # the image's own size: nothing to resample
+
+
+def _check_side(name: str, value) -> int:
+    value = check_positive_int(name, value)
+    if value > MAX_IMAGE_SIDE:
+        raise ValueError(
+            f"`{name}` must be at most {MAX_IMAGE_SIDE} pixels (keras_inr.fitting.MAX_IMAGE_SIDE), got {value}."
+        )
+    return value
 
 
 def _largest_divisor_at_most(number: int, limit: int) -> int:
@@ -351,70 +441,158 @@ def _check_out(out) -> Path:
     return out
 
 
-def _prepare_backup(backup: Path, settings: dict, resume: bool, say) -> bool:
-    """Check or clear ``backup`` and write this run's settings there; return whether the run resumes."""
+def _read_run_config(path: Path) -> dict | None:
+    """The settings a run stored in ``backup/run_config.json``; ``None`` if there are none."""
+    if not path.is_file():
+        return None
+    try:
+        settings = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read the backed-up run's settings from {path}: {error}") from None
+    if not isinstance(settings, dict):
+        raise ValueError(f"cannot read the backed-up run's settings from {path}: not a JSON object.")
+    return settings
+
+
+def _existing_results(out: Path, save_every: int) -> list[str]:
+    """The result files of an earlier run in ``out`` that this run would replace."""
+    names = [name for name in RESULT_FILES if (out / name).exists()]
+    snapshots = out / "snapshots"
+    if save_every and snapshots.is_dir() and any(snapshots.iterdir()):
+        names.append("snapshots/")
+    return names
+
+
+def _prepare_out(out: Path, settings: dict, resume: bool, overwrite: bool, save_every: int, say) -> bool:
+    """Check ``out`` before anything is written: resume its backup, or make sure a new run replaces nothing it may
+    not; write this run's settings into ``out/backup``. Return whether the run resumes."""
+    from keras_inr.callbacks import backed_up_epochs
+    from keras_inr.safe_files import write_text
+
+    backup = out / "backup"
+    if backup.exists() and not backup.is_dir():
+        raise ValueError(f"{backup} exists and is not a directory; move it or choose another `out`.")
+    backed_up = backed_up_epochs(backup)
     run_config_path = backup / "run_config.json"
-    resuming = False
-    if backup.exists():
-        if not backup.is_dir():
-            raise ValueError(f"{backup} exists and is not a directory; move it or choose another `out`.")
-        if resume:
-            previous = json.loads(run_config_path.read_text()) if run_config_path.is_file() else None
-            if previous is not None and previous != settings:
-                changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
-                details = "; ".join(f"`{k}`: backup {previous.get(k)!r}, now {settings.get(k)!r}" for k in changed)
-                raise ValueError(f"`resume` needs the settings of the interrupted run, but they differ: {details}.")
-            resuming = (backup / "latest.weights.h5").is_file()
-        else:
-            _clear_backup(backup)  # raises, deleting nothing, if the folder holds files a run does not write
-            say(f"note: {backup} held the backup of an earlier, unfinished run; deleted it to start a new run "
-                "(pass `resume` to continue such a run instead). Other files in `out` are kept.")
-    if resume and not resuming:
+    if resume and backed_up:
+        previous = _read_run_config(run_config_path)
+        if previous is not None and previous != settings:
+            changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
+            details = "; ".join(f"`{k}`: backup {previous.get(k)!r}, now {settings.get(k)!r}" for k in changed)
+            raise ValueError(f"`resume` needs the settings of the interrupted run, but they differ: {details}.")
+        if previous is None:
+            write_text(run_config_path, json.dumps(settings, indent=1))
+        return True
+
+    results = _existing_results(out, save_every)
+    if resume and results and not overwrite:
+        raise ValueError(
+            f"`resume`: there is no backup to resume in {backup} (a run deletes it when it finishes), and `out` "
+            f"holds the results of a finished run ({', '.join(results)}); pass `overwrite` to replace them with a "
+            "new run, or choose another `out`."
+        )
+    if backed_up:
+        if not overwrite:
+            previous = _read_run_config(run_config_path) or {}
+            of = ""
+            if isinstance(previous.get("steps"), int) and isinstance(previous.get("steps_per_epoch"), int):
+                of = f" of {previous['steps'] // max(1, previous['steps_per_epoch'])}"
+            raise ValueError(
+                f"`out` {str(out)!r} holds the backup of an unfinished run (epoch {backed_up[0]}{of} in {backup}); "
+                "pass `resume` to continue it, or `overwrite` to delete it and start a new run."
+            )
+        _clear_backup(backup)  # raises, deleting nothing, if the folder holds files a run does not write
+        say(f"note: deleted the backup of an unfinished run in {backup} to start a new run (`overwrite`).")
+    elif results and not overwrite:
+        raise ValueError(
+            f"`out` {str(out)!r} already holds the results of a run ({', '.join(results)}); pass `overwrite` to "
+            "replace them, or choose another `out`."
+        )
+    elif backup.exists():
+        _clear_backup(backup)  # settings without any backup (a run stopped before its first epoch): nothing to keep
+    if resume:
         say(f"note: `resume` given but there is no backup in {backup} to resume (finished runs delete theirs); "
             "starting a new run.")
     backup.mkdir(parents=True, exist_ok=True)
-    run_config_path.write_text(json.dumps(settings, indent=1))
-    return resuming
+    write_text(run_config_path, json.dumps(settings, indent=1))
+    return False
+
+
+def _is_backup_file(name: str) -> bool:
+    from keras_inr.callbacks import is_backup_file
+    from keras_inr.safe_files import is_partial, partial_path
+
+    if name in BACKUP_FILES or is_backup_file(name):
+        return True
+    return is_partial(name) and any(partial_path(known).name == name for known in BACKUP_FILES)
 
 
 def _clear_backup(backup: Path) -> None:
-    """Delete a previous run's backup files -- only the files a run writes there -- and the folder if then empty."""
-    unknown = sorted(path.name for path in backup.iterdir() if path.name not in BACKUP_FILES)
+    """Delete a run's backup files -- only the files a run writes there -- and the folder if then empty.
+
+    The backups go first and the settings last, so that an interrupt while deleting leaves a backup that still
+    resumes.
+    """
+    if not backup.is_dir():
+        return
+    names = [path.name for path in backup.iterdir()]
+    unknown = sorted(name for name in names if not _is_backup_file(name))
     if unknown:
         raise ValueError(
             f"{backup} holds files keras-inr did not write ({', '.join(unknown)}); move them or choose another `out`."
         )
-    for name in BACKUP_FILES:
+    for name in sorted(names, key=lambda name: name in BACKUP_FILES):
         (backup / name).unlink(missing_ok=True)
     backup.rmdir()
 
 
-def _backed_up_epoch(backup: Path) -> str:
-    """The number of finished epochs BackupAndRestore recorded in ``backup`` (``"?"`` if unreadable), for messages."""
-    try:
-        return str(int(json.loads((backup / "training_metadata.json").read_text())["epoch"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return "?"
+def _diverged(error, model, settings: dict, out: Path | None):
+    """``error`` (a :class:`keras_inr.callbacks.DivergenceError`) told in fit_signal's terms, with ``model``."""
+    from keras_inr.callbacks import DivergenceError, backed_up_epochs
+
+    message = f"{error.summary} Lower `learning_rate` ({settings['learning_rate']:g} now)."
+    if out is not None:
+        backed_up = backed_up_epochs(out / "backup")
+        kept = f"; the last good epoch's backup ({backed_up[0]}) is kept in {out / 'backup'}" if backed_up else ""
+        message += f" Nothing in {out} was replaced{kept}."
+        if backed_up:
+            message += " Start again with `overwrite` to delete it."
+    new = DivergenceError(message, error.epoch, error.value, error.reference, error.restored_epoch, error.summary)
+    new.model = model
+    return new
 
 
 def _write_results(out: Path, model, image, reconstruction, record, settings: dict, summary: dict) -> dict:
-    """Write the render, the comparison figure, the model and ``metrics.json`` into ``out``; return their paths."""
+    """Write the render, the comparison figure, the model and ``metrics.json`` into ``out``; return their paths.
+
+    Every file is first written in full under a temporary name; the earlier files (if any) are then replaced by
+    renames in one quick burst, so an interrupt leaves either the earlier complete file or the new one.
+    """
+    import contextlib
+
     from keras_inr.plotting import save_comparison, save_image
+    from keras_inr.safe_files import commit, staged_path
 
     out.mkdir(parents=True, exist_ok=True)
     files = {
-        "reconstruction": save_image(out / "reconstruction.png", reconstruction),
-        "comparison": save_comparison(
-            out / "comparison.png", image, {record.title: reconstruction},
-            title=f"{record.title}, {settings['steps']} steps",
-        ),
+        "reconstruction": out / "reconstruction.png",
+        "comparison": out / "comparison.png",
         "model": out / "model.keras",
         "metrics": out / "metrics.json",
     }
-    model.save(files["model"])
     summary = {
         **summary, "optimizer_iterations": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
         "backend": keras.backend.backend(), **settings,
     }
-    files["metrics"].write_text(json.dumps(summary, indent=1))
+    with contextlib.ExitStack() as stack:
+        staged = {name: stack.enter_context(staged_path(path)) for name, path in files.items()}
+        save_image(staged["reconstruction"], reconstruction)
+        save_comparison(
+            staged["comparison"], image, {record.title: reconstruction},
+            title=f"{record.title}, {settings['steps']} steps",
+        )
+        model.save(staged["model"])
+        staged["metrics"].write_text(json.dumps(summary, indent=1))
+    for path in files.values():
+        commit(path)
     return files

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from keras_inr import cli
+from keras_inr.callbacks import backed_up_epochs
 
 # A tiny fit: 16x16 camera, SIREN 32x2, 4 epochs of 5 steps (learning rate 0.01: ~30 dB in 20 steps).
 TINY = [
@@ -74,8 +75,7 @@ def test_resume_continues_from_the_backup_and_matches_an_uninterrupted_run(tmp_p
     options = [*TINY, "--batch-size", "100"]  # random pixel batches: the resumed run must draw the same ones
     with pytest.raises(KeyboardInterrupt):
         cli.run_fit(parse([*options, "--out", str(tmp_path / "a")]), extra_callbacks=[InterruptAt(2)])
-    metadata = json.loads((tmp_path / "a" / "backup" / "training_metadata.json").read_text())
-    assert metadata["epoch"] == 2
+    assert backed_up_epochs(tmp_path / "a" / "backup")[0] == 2
     assert not (tmp_path / "a" / "model.keras").exists()
 
     resumed = cli.run_fit(parse([*options, "--out", str(tmp_path / "a"), "--resume"]))
@@ -100,7 +100,7 @@ def test_interrupt_exits_130_and_resume_with_different_options_is_refused(tmp_pa
     monkeypatch.setattr(cli, "run_fit", lambda args: original(args, extra_callbacks=[InterruptAt(1)]))
     assert cli.main(["fit", *TINY, "--out", str(tmp_path)]) == 130
     assert "--resume" in capsys.readouterr().err
-    assert (tmp_path / "backup" / "latest.weights.h5").is_file()
+    assert backed_up_epochs(tmp_path / "backup") == [1]
     monkeypatch.undo()
 
     changed = [*TINY, "--learning-rate", "0.02", "--out", str(tmp_path), "--resume"]
@@ -112,17 +112,22 @@ def test_interrupt_exits_130_and_resume_with_different_options_is_refused(tmp_pa
     assert cli.main(["fit", "--size", "12", "--out", str(tmp_path), "--resume"]) == 2
     error = capsys.readouterr().err
     assert "`shape`: backup [16, 16, 1], now [12, 12, 1]" in error and "Traceback" not in error
-    assert (tmp_path / "backup" / "latest.weights.h5").is_file()  # the refused resume left the backup alone
+    assert backed_up_epochs(tmp_path / "backup") == [1]  # the refused resume left the backup alone
 
 
-def test_existing_backup_without_resume_starts_fresh_and_keeps_user_files(tmp_path, capsys):
+def test_existing_backup_without_resume_needs_overwrite_and_keeps_user_files(tmp_path, capsys):
     with pytest.raises(KeyboardInterrupt):
         cli.run_fit(parse([*TINY, "--out", str(tmp_path)]), extra_callbacks=[InterruptAt(3)])
     (tmp_path / "notes.txt").write_text("mine")
     capsys.readouterr()
-    result = cli.run_fit(parse([*TINY, "--out", str(tmp_path)]))
+    assert cli.main(["fit", *TINY, "--out", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert "holds the backup of an unfinished run (epoch 3 of 4" in error and "--resume" in error
+    assert "--overwrite" in error and "Traceback" not in error
+    assert backed_up_epochs(tmp_path / "backup")[0] == 3
+    result = cli.run_fit(parse([*TINY, "--out", str(tmp_path), "--overwrite"]))
     printed = capsys.readouterr().out
-    assert "deleted it to start a new run" in printed
+    assert "deleted the backup of an unfinished run" in printed
     assert result.initial_epoch == 0 and result.history.epoch == [0, 1, 2, 3]
     assert (tmp_path / "notes.txt").read_text() == "mine"
 

@@ -11,6 +11,7 @@ import pytest
 
 import keras_inr
 from keras_inr import cli, families, metrics
+from keras_inr.callbacks import backed_up_epochs, is_backup_file
 from keras_inr.data import load_image
 from keras_inr.fitting import BACKUP_FILES, fit_signal
 from keras_inr.rendering import render
@@ -79,7 +80,7 @@ def test_resume_continues_an_interrupted_run_as_if_uninterrupted(tmp_path):
     options = {**TINY, "batch_size": 100, "out": tmp_path / "a"}  # random batches: resuming must draw the same
     with pytest.raises(KeyboardInterrupt):
         fit_signal("camera", **options, callbacks=[InterruptAt(2)])
-    assert json.loads((tmp_path / "a" / "backup" / "training_metadata.json").read_text())["epoch"] == 2
+    assert backed_up_epochs(tmp_path / "a" / "backup") == [2, 1]  # the newest backup and the one before it
 
     lines = []
     resumed = fit_signal("camera", **options, resume=True, log=lines.append)
@@ -93,7 +94,7 @@ def test_resume_continues_an_interrupted_run_as_if_uninterrupted(tmp_path):
     assert resumed.psnr == pytest.approx(straight.psnr, abs=1e-3)
 
 
-def test_resume_with_other_settings_is_refused_and_a_stale_backup_is_cleared_safely(tmp_path):
+def test_resume_with_other_settings_is_refused_and_a_stale_backup_is_cleared_only_with_overwrite(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         fit_signal("camera", **TINY, out=tmp_path, callbacks=[InterruptAt(1)])
     backup = tmp_path / "backup"
@@ -102,19 +103,23 @@ def test_resume_with_other_settings_is_refused_and_a_stale_backup_is_cleared_saf
         fit_signal("camera", **{**TINY, "learning_rate": 0.02}, out=tmp_path, resume=True)
     assert sorted(p.name for p in backup.iterdir()) == before  # the refused resume left the backup alone
 
+    with pytest.raises(ValueError, match=r"backup of an unfinished run \(epoch 1 of 4.*`resume`.*`overwrite`"):
+        fit_signal("camera", **TINY, out=tmp_path)  # a new run without `overwrite` keeps the unfinished one
+    assert sorted(p.name for p in backup.iterdir()) == before
+
     (backup / "mine.txt").write_text("not a backup file")
     with pytest.raises(ValueError, match="did not write.*mine.txt"):
-        fit_signal("camera", **TINY, out=tmp_path)
+        fit_signal("camera", **TINY, out=tmp_path, overwrite=True)
     assert sorted(p.name for p in backup.iterdir()) == sorted([*before, "mine.txt"])  # nothing deleted
 
     (backup / "mine.txt").unlink()
     (tmp_path / "notes.txt").write_text("mine")
     lines = []
-    result = fit_signal("camera", **TINY, out=tmp_path, log=lines.append)
-    assert any("deleted it to start a new run" in line for line in lines)
+    result = fit_signal("camera", **TINY, out=tmp_path, overwrite=True, log=lines.append)
+    assert any("deleted the backup of an unfinished run" in line for line in lines)
     assert result.initial_epoch == 0 and result.history.epoch == [0, 1, 2, 3]
     assert (tmp_path / "notes.txt").read_text() == "mine"
-    assert set(before) <= set(BACKUP_FILES)
+    assert all(name in BACKUP_FILES or is_backup_file(name) for name in before)
 
 
 @pytest.mark.usefixtures("cosine")
@@ -161,6 +166,10 @@ def test_a_user_registered_family_fits_by_name_in_the_api_and_the_cli(tmp_path, 
         ({"resume": True}, "`resume` needs `out`"),
         ({"save_every": 2}, "`save_every` needs `out`"),
         ({"resume": "yes", "out": "x"}, "`resume` must be True or False"),
+        ({"overwrite": 1, "out": "x"}, "`overwrite` must be True or False"),
+        ({"size": 100_000}, "`size` must be at most 8192 pixels"),
+        ({"size": (16, 9000)}, "`size[1]` must be at most 8192 pixels"),
+        ({"divergence_factor": 1.0}, "`divergence_factor` must be greater than 1"),
         ({"callbacks": [object()]}, "`callbacks` must hold keras.callbacks.Callback"),
         ({"log": "print"}, "`log` must be a callable"),
     ],

@@ -18,6 +18,8 @@ from keras_inr import (  # noqa: E402
     layers,
     metrics,
     models,
+    samplers,
+    signals,
     testing,
     training,
 )
@@ -65,6 +67,8 @@ __all__ = [
     "fitting",
     "fit_signal",
     "metrics",
+    "samplers",
+    "signals",
     "testing",
     "training",
     "render",

@@ -251,3 +251,18 @@ def test_registry_records_the_wire_paper_settings():
     wire = families.get("wire")
     assert wire.defaults() == {"w0": 20.0, "s0": 10.0} and wire.width_scale == pytest.approx(2**-0.5)
     assert keras_inr.training.recommended("wire")["learning_rate"] == 5e-3
+
+
+def test_wire_is_searchable_by_the_tuner_and_selectable_in_the_cli():
+    keras_tuner = pytest.importorskip("keras_tuner")
+    from keras_inr import cli, tuning
+
+    hypermodel = tuning.INRHyperModel(1, families=["wire"], width=(32, 64), in_dims=2)
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    assert isinstance(model, keras_inr.WIRE)
+    assert hp.values["family"] == "wire" and {"w0", "s0"} <= set(hp.values)
+    assert hp.values["learning_rate_wire"] == 5e-3  # the registry's recommended rate starts the search
+    assert model.hidden_layers[1].complex_input
+    arguments = cli.parse_args(["fit", "--model", "wire", "--w0", "12", "--s0", "4"])
+    assert (arguments.model, arguments.w0, arguments.s0) == ("wire", 12.0, 4.0)

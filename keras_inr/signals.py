@@ -301,16 +301,11 @@ class ArraySignal(Signal):
         self.shape = tuple(self.array.shape[:-1])
         self.in_dims = len(self.shape)
         self.out_dims = int(self.array.shape[-1])
-        self._tensor = None
 
     def __call__(self, coordinates):
         if _is_tensor(coordinates):
-            if self._tensor is None or isinstance(coordinates, keras.KerasTensor):
-                tensor = ops.convert_to_tensor(self.array)
-                if isinstance(coordinates, keras.KerasTensor):
-                    return interpolate(tensor, coordinates, self.method)
-                self._tensor = tensor
-            return interpolate(self._tensor, coordinates, self.method)
+            # converted at every call: a tensor kept from a traced call (a tf.function graph) is unusable outside it
+            return interpolate(ops.convert_to_tensor(self.array), coordinates, self.method)
         return _interpolate_numpy(self.array, _check_coordinates_for(coordinates, self.in_dims), self.method)
 
     def __repr__(self) -> str:

@@ -83,6 +83,19 @@ def test_interpolation_runs_inside_a_compiled_step(method):
     points = np.random.default_rng(4).uniform(-1, 1, size=(64, 3)).astype(np.float32)
     predicted = model.predict(points, batch_size=32, verbose=0)  # traced (jit / tf.function) on JAX and TensorFlow
     np.testing.assert_allclose(predicted, signal(points), atol=3e-6)
+    eager = signal(keras.ops.convert_to_tensor(points))  # and eagerly afterwards (nothing kept from the trace)
+    np.testing.assert_allclose(to_numpy(eager), predicted, atol=3e-6)
+
+
+def test_gradients_flow_through_interpolation_in_a_compiled_train_step():
+    ramp = np.linspace(-1, 1, 5, dtype=np.float32)[:, None]  # interpolating this ramp is the identity on [-1, 1]
+    inputs = keras.Input((1,))
+    scale = keras.layers.Dense(1, use_bias=False, kernel_initializer=keras.initializers.Constant(0.2))
+    model = keras.Model(inputs, _Lookup(signals.ArraySignal(ramp))(scale(inputs)))
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    x = np.linspace(-1, 1, 64, dtype=np.float32)[:, None]
+    model.fit(x, 0.6 * x, epochs=20, batch_size=64, verbose=0)  # d loss / d kernel goes through the interpolation
+    assert float(to_numpy(scale.kernel)[0, 0]) == pytest.approx(0.6, abs=0.01)
 
 
 def test_array_and_function_signals():

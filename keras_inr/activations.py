@@ -200,7 +200,7 @@ def finer(preactivation, w0: float = 30.0, detach_scale: bool = True):
 SINC_TAYLOR_BELOW = 1e-3
 
 
-def sinc(preactivation, w0: float = 30.0):
+def sinc(preactivation, w0: float = 100.0):
     """The sinc activation ``sinc(w0 z) = sin(w0 z) / (w0 z)`` (1 at ``z = 0``).
 
     Saratchandran, Ramasinghe, Shevchenko, Long & Lucey 2024, "A sampling theory perspective on activations for
@@ -230,7 +230,7 @@ def sinc(preactivation, w0: float = 30.0):
     return in_float32(function, preactivation)
 
 
-def hosc(preactivation, w0: float = 30.0, beta: float = 1.0):
+def hosc(preactivation, w0: float = 30.0, beta: float = 4.0):
     """HOSC, the hyperbolic oscillation ``tanh(beta sin(w0 z))``.
 
     Serrano, Szymkowiak & Musialski 2024, "HOSC: A Periodic Activation Function for Preserving Sharp Features in

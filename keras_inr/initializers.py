@@ -151,31 +151,3 @@ class SymmetricUniform(_SeededInitializer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "scale": self.scale}
-
-
-@register
-class GlorotUniformFans(_SeededInitializer):
-    """Glorot/Xavier uniform ``U(-sqrt(6 / (fan_in + fan_out)), ...)`` with the fans given, not read from the shape.
-
-    For kernels with a trailing axis of several maps per unit (the multi-bump Gaussian's ``(in, units, K)``), whose
-    shape Keras' ``GlorotUniform`` would read as a convolution kernel (fan-in ``units * in``); each map is initialised
-    as a Glorot ``(in, units)`` kernel.
-
-    Args:
-        fan_in: inputs of each map.
-        fan_out: outputs of each map.
-        seed: optional integer seed.
-    """
-
-    def __init__(self, fan_in: int, fan_out: int, seed: int | None = None):
-        super().__init__(seed)
-        self.fan_in = int(fan_in)
-        self.fan_out = int(fan_out)
-        if self.fan_in <= 0 or self.fan_out <= 0:
-            raise ValueError(f"`fan_in` and `fan_out` must be positive, got {fan_in!r} and {fan_out!r}.")
-
-    def bound(self, shape) -> float:
-        return math.sqrt(6.0 / (self.fan_in + self.fan_out))
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "fan_in": self.fan_in, "fan_out": self.fan_out}

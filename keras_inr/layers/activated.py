@@ -5,22 +5,23 @@ Each class is one family of :mod:`keras_inr.families` (registered under the name
 function of :mod:`keras_inr.activations` and its initialisation one of :mod:`keras_inr.initializers`, so the maths
 is written once and also runs on hypernetwork weights (:meth:`CoordinateDense.call_with_weights`).
 
-==================  ===========================  =======================================  ==========================
-family              layer                        activation                               initialisation
-==================  ===========================  =======================================  ==========================
-``finer``           :class:`FinerDense`          ``sin(w0 (|z| + 1) z)``                  SIREN's; wide first bias
-``sinc``            :class:`SincDense`           ``sin(w0 z) / (w0 z)``                   SIREN's
-``hosc``            :class:`HoscDense`           ``tanh(beta sin(w0 z))``                 SIREN's
-``laplacian``       :class:`LaplacianDense`      ``exp(-|s z|)``                          ``U(+-1/sqrt(n))``
-``quadratic``       :class:`QuadraticDense`      ``1 / (1 + (s z)^2)``                    ``U(+-1/sqrt(n))``
-``multiquadratic``  :class:`MultiQuadraticDense` ``1 / sqrt(1 + (s z)^2)``                ``U(+-1/sqrt(n))``
-``supergaussian``   :class:`SuperGaussianDense`  ``[exp(-(s z)^2)]^b``                    ``U(+-1/sqrt(n))``
-``expsin``          :class:`ExpSinDense`         ``exp(-sin(w0 z))``                      SIREN's
-``multigauss``      :class:`MultiGaussianDense`  ``exp(-s^2 mean_k z_k^2)``, ``K`` maps    ``U(+-1/sqrt(n))``
-==================  ===========================  =======================================  ==========================
+==================  ==============================  ========================================  ====================
+family              layer                           activation                                initialisation
+==================  ==============================  ========================================  ====================
+``finer``           :class:`FinerDense`             ``sin(w0 (|z| + 1) z)``                   SIREN's; wide first
+                                                                                              bias ``U(-k, k)``
+``sinc``            :class:`SincDense`              ``sin(w0 z) / (w0 z)``                    SIREN's
+``hosc``            :class:`HoscDense`              ``tanh(beta sin(w0 z))``                  SIREN's
+``laplacian``       :class:`LaplacianDense`         ``exp(-|s z|)``                           ``U(+-1/sqrt(n))``
+``quadratic``       :class:`QuadraticDense`         ``1 / (1 + (s z)^2)``                     ``U(+-1/sqrt(n))``
+``multiquadratic``  :class:`MultiQuadraticDense`    ``1 / sqrt(1 + (s z)^2)``                 ``U(+-1/sqrt(n))``
+``supergaussian``   :class:`SuperGaussianDense`     ``[exp(-(s z)^2)]^b``                     ``U(+-1/sqrt(n))``
+``expsin``          :class:`ExpSinDense`            ``exp(-sin(w0 z))``                       SIREN's
+``multigauss``      :class:`MultiGaussianDense`     ``exp(-s^2 mean_k z_k^2)``, ``K`` maps    ``U(+-1/sqrt(n))``
+==================  ==============================  ========================================  ====================
 
-Why each default and initialisation: the class docstrings and BENCHMARKS.md / docs/families.md (measured on camera).
-Every positive hyperparameter is checked in the constructor (``ValueError`` naming it) and the ones listed in
+Why each default and initialisation: the class docstrings, the registry entries and docs/families.md (measured on
+camera). Every positive hyperparameter is checked in the constructor (``ValueError`` naming it) and the ones listed in
 ``activation_parameters`` can be trained (``learnable=("w0",)``, see :class:`CoordinateDense`).
 """
 

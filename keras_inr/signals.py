@@ -756,9 +756,9 @@ def _check_title(title):
 
 
 def save_waveform_plot(path, target, reconstructions, sample_rate: int, zoom_seconds: float = 0.02,
-                       title: str | None = None, dpi: int = 100) -> Path:
-    """Save a figure of a 1-D signal and its reconstructions: the whole clip, a ``zoom_seconds`` window in the
-    middle, and the error; each reconstruction's SNR in the legend.
+                       zoom_centre: float = 0.5, title: str | None = None, dpi: int = 100) -> Path:
+    """Save a figure of a 1-D signal and its reconstructions: the whole clip, a ``zoom_seconds`` window, and the
+    error; each reconstruction's SNR in the legend.
 
     Args:
         path: PNG file to write; the parent folder is created.
@@ -766,6 +766,7 @@ def save_waveform_plot(path, target, reconstructions, sample_rate: int, zoom_sec
         reconstructions: one array of the target's shape, or a mapping ``label -> array``.
         sample_rate: samples per second (for the time axis); positive.
         zoom_seconds: length of the zoomed window; positive.
+        zoom_centre: where the window is centred, as a fraction of the clip in ``[0, 1]`` (0.5: the middle).
         title: optional figure title.
         dpi: resolution; positive, at most 1000.
 
@@ -775,6 +776,8 @@ def save_waveform_plot(path, target, reconstructions, sample_rate: int, zoom_sec
     path = check_path("path", path)
     sample_rate = _check_sample_rate(sample_rate)
     zoom_seconds = check_positive_float("zoom_seconds", zoom_seconds)
+    if isinstance(zoom_centre, bool) or not isinstance(zoom_centre, (int, float)) or not 0.0 <= zoom_centre <= 1.0:
+        raise ValueError(f"`zoom_centre` must be a fraction of the clip in [0, 1], got {zoom_centre!r}.")
     dpi = check_positive_int("dpi", dpi)
     if dpi > 1000:
         raise ValueError(f"`dpi` must be at most 1000, got {dpi}.")
@@ -795,7 +798,7 @@ def save_waveform_plot(path, target, reconstructions, sample_rate: int, zoom_sec
         curves[str(label)] = values
     time = np.arange(len(target)) / sample_rate
     window = max(2, min(len(target), round(zoom_seconds * sample_rate)))
-    start = max(0, len(target) // 2 - window // 2)
+    start = min(max(0, round(zoom_centre * len(target)) - window // 2), len(target) - window)
     part = slice(start, start + window)
     figure, axes = _figure(1, 3, 10.0, 7.5, dpi)
     axes[0, 0].plot(time, target, color="black", linewidth=0.6, label="target")
@@ -806,7 +809,7 @@ def save_waveform_plot(path, target, reconstructions, sample_rate: int, zoom_sec
         axes[1, 0].plot(time[part], values[part], linewidth=1.0, label=caption)
         axes[2, 0].plot(time, values - target, linewidth=0.6, label=label)
     axes[0, 0].set_title("whole clip")
-    axes[1, 0].set_title(f"{1000 * window / sample_rate:.1f} ms in the middle (dots: samples)")
+    axes[1, 0].set_title(f"{1000 * window / sample_rate:.1f} ms from {start / sample_rate:.3f} s (dots: samples)")
     axes[2, 0].set_title("error (reconstruction - target)")
     for axis in axes[:, 0]:
         axis.set_xlabel("time (s)")

@@ -303,7 +303,7 @@ def test_snr_and_frame_psnr():
 def test_figures(tmp_path):
     target = np.sin(np.linspace(0, 60, 800))[:, None]
     path = signals.save_waveform_plot(tmp_path / "wave.png", target, {"a": 0.9 * target, "b": target + 0.01},
-                                      sample_rate=8000, title="tones")
+                                      sample_rate=8000, zoom_centre=1.0, title="tones")
     assert path.stat().st_size > 0
     frames = _frames(count=6, channels=3)
     path = signals.save_frames_figure(tmp_path / "frames.png", frames, np.clip(frames + 0.05, 0, 1), title="clip")
@@ -312,6 +312,8 @@ def test_figures(tmp_path):
         signals.save_frames_figure(tmp_path / "f.png", frames, frames, frames=[6])
     with pytest.raises(ValueError, match="reconstructions"):
         signals.save_waveform_plot(tmp_path / "w.png", target, target[:10], sample_rate=8000)
+    with pytest.raises(ValueError, match="zoom_centre"):
+        signals.save_waveform_plot(tmp_path / "w.png", target, target, sample_rate=8000, zoom_centre=1.5)
 
 
 def test_callbacks_for_1d_and_3d(tmp_path):

@@ -553,6 +553,8 @@ def _diverged(error, model, settings: dict, out: Path | None):
     message = f"{error.summary} Lower `learning_rate` ({settings['learning_rate']:g} now)."
     if out is not None:
         backed_up = backed_up_epochs(out / "backup")
+        if not backed_up:
+            _clear_backup(out / "backup")  # only this run's settings: nothing worth keeping
         kept = f"; the last good epoch's backup ({backed_up[0]}) is kept in {out / 'backup'}" if backed_up else ""
         message += f" Nothing in {out} was replaced{kept}."
         if backed_up:

@@ -121,7 +121,7 @@ def test_stop_on_interrupt_raises_before_the_next_step_and_puts_the_handler_back
     model, data = small_fit_setup(steps_per_epoch=10)
     previous = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
-        model.fit(data, epochs=2, verbose=0, callbacks=[SendCtrlC(3), StopOnInterrupt()])
+        model.fit(data, epochs=2, verbose=0, shuffle=False, callbacks=[SendCtrlC(3), StopOnInterrupt()])
     assert int(to_numpy(model.optimizer.iterations)) == 3  # steps 0-2 ran, step 3 did not
     assert signal.getsignal(signal.SIGINT) is previous
     with StopOnInterrupt() as stop:  # as a context manager, for fits that may fail otherwise
@@ -283,7 +283,7 @@ def test_divergence_guard_restores_the_last_good_weights_and_raises():
     model, data = small_fit_setup()
     record, guard = Record(), DivergenceGuard()
     with pytest.raises(DivergenceError, match=r"diverged in epoch 3: the loss became nan.*weights of epoch 2") as error:
-        model.fit(data, epochs=6, verbose=0, callbacks=[PoisonAt(2), guard, record])
+        model.fit(data, epochs=6, verbose=0, shuffle=False, callbacks=[PoisonAt(2), guard, record])
     assert (error.value.epoch, error.value.restored_epoch) == (3, 2) and guard.diverged and guard.error is error.value
     for restored, good in zip(weights_of(model), record.weights):  # `record` saw epoch 2's end last
         np.testing.assert_array_equal(restored, good)
@@ -294,7 +294,7 @@ def test_divergence_guard_can_stop_without_raising_and_compares_with_the_start()
     model, data = small_fit_setup()
     start = weights_of(model)
     guard = DivergenceGuard(factor=10, reference=1e-9, raise_error=False)  # any real loss counts as exploded
-    history = model.fit(data, epochs=3, verbose=0, callbacks=[guard])
+    history = model.fit(data, epochs=3, verbose=0, shuffle=False, callbacks=[guard])
     assert guard.diverged and history.epoch == [0] and guard.error.restored_epoch == 0
     assert "times its start 1e-09 (the limit is 10 times)" in str(guard.error)
     for restored, initial in zip(weights_of(model), start):

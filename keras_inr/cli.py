@@ -31,11 +31,10 @@ from pathlib import Path
 
 import keras
 
+from keras_inr.validation import MAX_SEED  # the largest --seed (seeds are 32-bit unsigned integers)
+
 #: ``keras-inr fit``'s default ``--size``: the image's own size, downscaled to this on the longest side if larger.
 FIT_SIZE_LIMIT = 256
-
-#: The largest ``--seed``: seeds are 32-bit unsigned integers (numpy's and every backend's seed range).
-MAX_SEED = 2**32 - 1
 
 #: Exit codes of :func:`main`.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -12,6 +12,8 @@ from keras_inr import (  # noqa: E402
     activations,
     callbacks,
     data,
+    derivative_losses,
+    differential,
     families,
     fitting,
     initializers,
@@ -23,6 +25,7 @@ from keras_inr import (  # noqa: E402
     testing,
     training,
 )
+from keras_inr.derivative_losses import DerivativeModel  # noqa: E402
 from keras_inr.fitting import fit_signal  # noqa: E402
 from keras_inr.models import (  # noqa: E402
     FINER,
@@ -64,6 +67,9 @@ __all__ = [
     "build_model",
     "callbacks",
     "data",
+    "differential",
+    "derivative_losses",
+    "DerivativeModel",
     "fitting",
     "fit_signal",
     "metrics",

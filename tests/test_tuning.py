@@ -424,7 +424,7 @@ def test_cli_space_options_are_generated_from_the_registry():
     for name, owners in families.hyperparameter_owners().items():
         assert name in helps, name
         assert f"(families: {', '.join(owners)}; default range" in helps[name], helps[name]
-    assert "default range 10:100 log" in helps["w0"] and "omega_0" in helps["w0"]
+    assert "siren 10:100 log" in helps["w0"] and "wire 5:50 log" in helps["w0"] and "omega_0" in helps["w0"]
     assert "tied to w0 unless given" in helps["first_w0"]
     assert "64:256 in factors of 2" in helps["num_features"]
     assert {"width", "depth", "learning_rate"} <= set(helps)

@@ -87,8 +87,8 @@ def test_user_family_fixed_by_the_tuner_builds_a_cosine_model(cosine):
     [
         ({"families": ["siren", "wavelet"]}, "`families` must be one of the registered families .*'wavelet'"),
         ({"families": ["gauss"], "w0": (5, 50)},
-         r"`w0` is a hyperparameter of families \('siren', 'cosine'\), which are not in `families`"),
-        ({"families": ["cosine"], "inverse_scale": 3.0}, "`inverse_scale` is a hyperparameter of family 'gauss'"),
+         r"`w0` is a hyperparameter of families \('siren', .*'cosine'\), which are not in `families`"),
+        ({"families": ["cosine"], "inverse_scale": 3.0}, r"`inverse_scale` is a hyperparameter of families \('gauss', .*\), which are not in `families` \('cosine',\)"),
         ({"families": ["cosine"], "omega": 3.0}, "unknown keyword argument `omega`"),
         ({"families": ["cosine"], "w0": (50, 5)}, "`w0` range must have low <= high"),
         ({"families": ["cosine"], "w0": (-1, 5)}, "`w0` low must be positive"),
@@ -117,7 +117,8 @@ def test_cli_has_an_option_for_the_user_family(cosine, tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="keras-inr tune")
     add_tune_arguments(parser)
     helps = {action.dest: action.help for action in parser._actions}
-    assert "(families: siren, cosine; default range siren 10:100 log, cosine 1:50 log)" in helps["w0"]
+    assert "(families: siren, " in helps["w0"] and ", cosine; default range siren 10:100 log" in helps["w0"]
+    assert helps["w0"].endswith("cosine 1:50 log)")
     assert "cosine" in helps["families"]
     args = parser.parse_args(["--families", "siren,cosine", "--w0", "60:2", "--size", "16", "--out", str(tmp_path)])
     assert run_tune(args) == 2  # the range is handed to INRHyperModel, which rejects it naming the argument

@@ -13,6 +13,13 @@ import pytest  # noqa: E402
 
 import keras_inr  # noqa: E402,F401  (selects the backend before anything else imports keras)
 
+if keras.backend.backend() == "torch" and os.environ.get("PYTEST_XDIST_WORKER"):
+    # Several test workers share the cores: PyTorch's own thread pool per worker oversubscribes them (small CPU
+    # training steps then run many times slower), so each worker computes on one thread.
+    import torch
+
+    torch.set_num_threads(1)
+
 
 def to_numpy(tensor) -> np.ndarray:
     """Any backend tensor (or variable) as a numpy array."""

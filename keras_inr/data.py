@@ -306,18 +306,9 @@ def bilinear_sample(image: np.ndarray, coordinates: np.ndarray) -> np.ndarray:
     coordinates = check_real_array("coordinates", coordinates, ndim=2)
     if coordinates.shape[1] != 2:
         raise ValueError(f"`coordinates` must have shape (N, 2), got {coordinates.shape}.")
-    height, width = image.shape[:2]
-    rows = (np.clip(coordinates[:, 0], -1.0, 1.0) + 1.0) * 0.5 * (height - 1)
-    cols = (np.clip(coordinates[:, 1], -1.0, 1.0) + 1.0) * 0.5 * (width - 1)
-    row0 = np.clip(np.floor(rows).astype(np.int64), 0, max(height - 2, 0))
-    col0 = np.clip(np.floor(cols).astype(np.int64), 0, max(width - 2, 0))
-    row1 = np.minimum(row0 + 1, height - 1)
-    col1 = np.minimum(col0 + 1, width - 1)
-    row_frac = (rows - row0)[:, None].astype(np.float32)
-    col_frac = (cols - col0)[:, None].astype(np.float32)
-    top = image[row0, col0] * (1.0 - col_frac) + image[row0, col1] * col_frac
-    bottom = image[row1, col0] * (1.0 - col_frac) + image[row1, col1] * col_frac
-    return (top * (1.0 - row_frac) + bottom * row_frac).astype(np.float32)
+    from keras_inr.signals import interpolate  # the one n-linear interpolation (signals imports this module)
+
+    return interpolate(image, coordinates.astype(np.float32, copy=False))
 
 
 class SeededBatches(keras.utils.PyDataset):
@@ -434,10 +425,17 @@ class ContinuousImageDataset(SeededBatches):
     def __init__(self, image, batch_size: int = 4096, steps_per_epoch: int = 100, seed: int = 0, **kwargs):
         super().__init__(batch_size, steps_per_epoch, seed, **kwargs)
         self.image = as_image(image)
+        # The special case of samplers.SignalDataset for a 2-D image and a uniform sampler: the same sampler and the
+        # same interpolation (imported here: keras_inr.samplers and keras_inr.signals import this module).
+        from keras_inr.samplers import UniformSampler
+        from keras_inr.signals import ArraySignal
+
+        self._sampler = UniformSampler(2, self.batch_size)
+        self._target = ArraySignal(self.image)
 
     def draw(self, rng: np.random.Generator):
-        coordinates = rng.uniform(-1.0, 1.0, size=(self.batch_size, 2)).astype(np.float32)
-        return coordinates, bilinear_sample(self.image, coordinates)
+        coordinates = self._sampler.sample(rng)
+        return coordinates, self._target(coordinates)
 
 
 def tancik_split(image, test: str = "rest"):

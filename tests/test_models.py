@@ -175,7 +175,7 @@ def test_combined_inr_rejects_members_of_another_policy():
         (lambda: CoordinateMLP(1, encoding="hash"), "encoding"),
         (lambda: CombinedINR([]), "inrs"),
         (lambda: CombinedINR([SIREN(1), SIREN(2)]), "out_dims"),
-        (lambda: build_model("wire", 1), "family"),
+        (lambda: build_model("no_such_family", 1), "family"),
     ],
 )
 def test_bad_hyperparameters_name_the_argument(make, argument):

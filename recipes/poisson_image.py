@@ -21,7 +21,7 @@ gradient norm or the harmonic-fitted reconstruction) into ``--out``.
 
 Run (any backend)::
 
-    KERAS_BACKEND=jax python recipes/poisson_image.py --size 128 --steps 2000
+    KERAS_BACKEND=jax python recipes/poisson_image.py            # 128x128, SIREN 3x64, 1000 steps
     python recipes/poisson_image.py --quick        # a 32x32 smoke run
 """
 
@@ -173,8 +173,8 @@ def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--image", default="camera", help="scikit-image sample name or image file (default: camera)")
     parser.add_argument("--size", type=int, default=None, help="resize to SIZE x SIZE (default: 128)")
-    parser.add_argument("--steps", type=int, default=None, help="full-batch Adam steps per fit (default: 2000)")
-    parser.add_argument("--width", type=int, default=None, help="units per hidden layer (default: 128)")
+    parser.add_argument("--steps", type=int, default=None, help="full-batch Adam steps per fit (default: 1000)")
+    parser.add_argument("--width", type=int, default=None, help="units per hidden layer (default: 64)")
     parser.add_argument("--depth", type=int, default=3, help="sine layers (default: 3)")
     parser.add_argument("--w0", type=float, default=30.0, help="SIREN omega_0 (default: 30, the paper's)")
     parser.add_argument("--learning-rate", type=float, default=1e-3,
@@ -186,7 +186,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 32x32 image, 150 steps, width 32 (unless given explicitly)")
     args = parser.parse_args(argv)
-    defaults = {"size": 32, "steps": 150, "width": 32} if args.quick else {"size": 128, "steps": 2000, "width": 128}
+    defaults = {"size": 32, "steps": 150, "width": 32} if args.quick else {"size": 128, "steps": 1000, "width": 64}
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)

@@ -339,7 +339,8 @@ class DerivativeModel(keras.Model):
 
     ``call`` is the wrapped model's (``predict`` gives the field's values); ``compute_loss`` adds the loss terms,
     taking the derivatives they need in one :func:`keras_inr.differential.derivatives` call per step (one more forward
-    pass than the values alone; XLA merges the two on JAX). Each term is logged under its name, next to ``loss``.
+    pass than the values alone: the terms do not reuse the ``y_pred`` Keras computes first). Each term is logged
+    under its name, next to ``loss``.
 
     Args:
         inr: the field: a keras-inr model (or any point-wise Keras model of coordinates ``(N, in_dims)``).

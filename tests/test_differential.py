@@ -251,6 +251,30 @@ def test_sdf_terms_of_an_exact_sphere_distance():
     assert np.all(off_surface[:64] == 0)
 
 
+def test_terms_per_point_masks_and_serialisation():
+    ops = keras.ops
+    values = np.array([[1.0, 2.0], [0.0, -1.0]], "float32")
+    jacobian = np.array([[[3.0, 4.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 0.0]]], "float32")
+    field = {"values": ops.convert_to_tensor(values), "jacobian": ops.convert_to_tensor(jacobian),
+             "laplacian": ops.convert_to_tensor(values * 2)}
+    targets = {"values": np.zeros((2, 2), "float32"), "mask": np.array([[1.0], [0.0]], "float32"),
+               "gradients": np.zeros((2, 2, 2), "float32"), "laplacian": np.ones((2, 2), "float32")}
+    np.testing.assert_allclose(to_numpy(losses.ValueLoss(2.0)(field, targets)), [5.0, 1.0])
+    np.testing.assert_allclose(to_numpy(losses.ValueLoss(mask="mask")(field, targets)), [2.5, 0.0])
+    np.testing.assert_allclose(to_numpy(losses.GradientLoss()(field, targets)), [13.0, 0.5])
+    np.testing.assert_allclose(to_numpy(losses.LaplacianLoss()(field, targets)), [5.0, 5.0])
+    np.testing.assert_allclose(to_numpy(losses.EikonalLoss()(field, targets)), [2.0, 0.5], atol=1e-5)
+    scalar = {"jacobian": field["jacobian"][:, :1]}  # (N, 1, 2): a scalar field's gradient target may be (N, 2)
+    np.testing.assert_allclose(
+        to_numpy(losses.GradientLoss()(scalar, {"gradients": np.array([[3.0, 0.0], [1.0, 1.0]], "float32")})),
+        [16.0, 1.0],
+    )
+    for term in [losses.ValueLoss(0.5, mask="mask", name="masked"), losses.GradientLoss(target="g"),
+                 *losses.sdf_losses(surface=1.0, alpha=10.0)]:
+        restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(term))
+        assert type(restored) is type(term) and restored.get_config() == term.get_config()
+
+
 # --- bad input -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "call, argument",

@@ -258,6 +258,11 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
             "--verbose", type=int, choices=(0, 1, 2), default=1,
             help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch (default: 1)",
         ),
+        parser.add_argument(
+            "--data-parallel", action="store_true",
+            help="train on every device (GPUs, TPU cores) with keras.distribution.DataParallel: weights replicated, "
+            "each step's batch split over the devices, which must divide it; JAX backend only",
+        ),
     ]
     taken = {"-h", "--help", "command"} | {a.dest for a in actions} | {f for a in actions for f in a.option_strings}
     _add_family_arguments(parser, taken)
@@ -435,7 +440,7 @@ def run_fit(args: argparse.Namespace, extra_callbacks: Sequence = ()):
         hyperparameters=hyperparameters, learning_rate=args.learning_rate, schedule=args.schedule,
         batch_size=args.batch_size, steps_per_epoch=args.steps_per_epoch, seed=args.seed, out=args.out,
         resume=args.resume, overwrite=args.overwrite, save_every=args.save_every, callbacks=extra_callbacks,
-        verbose=args.verbose,
+        verbose=args.verbose, distribution="data_parallel" if args.data_parallel else None,
         log=lambda line: print(_as_options(line, args), flush=True),
     )
 

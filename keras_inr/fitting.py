@@ -132,6 +132,7 @@ def fit_signal(
     divergence_factor: float | None = None,
     verbose: int = 0,
     log: Callable[[str], None] | None = None,
+    distribution=None,
 ) -> FitResult:
     """Fit an INR of a registered family to an image with keras-inr's recommended settings; return the result.
 
@@ -177,6 +178,10 @@ def fit_signal(
         verbose: Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.
         log: called with each human-readable status line (the plan, notes, the result), e.g. ``print``; ``None``
             is silent.
+        distribution: ``None`` (one device, or the distribution the caller made current), ``"data_parallel"``
+            (:func:`keras_inr.distribution.data_parallel` over every device: weights replicated, each step's batch
+            split over the devices; JAX only) or a ``keras.distribution.DataParallel``/``ModelParallel``. The batch
+            (the pixel count when full batch) must divide over the devices.
 
     Returns:
         A :class:`FitResult`.
@@ -191,6 +196,12 @@ def fit_signal(
             renders NaN or infinite values; nothing was written into ``out`` but the backup of the last good epoch.
         KeyboardInterrupt: when interrupted; the last finished epoch is backed up in ``out/backup``.
     """
+    if distribution is not None:  # the whole run (model, optimiser, fit, render) inside the distribution's scope
+        arguments = {**locals(), "distribution": None}  # this call's arguments (nothing else is defined yet)
+        from keras_inr.distribution import resolve_distribution
+
+        with resolve_distribution(distribution).scope():
+            return fit_signal(**arguments)
     from keras_inr.callbacks import (
         DIVERGENCE_FACTOR,
         DatasetEpoch,
@@ -252,6 +263,10 @@ def fit_signal(
     coordinates, values = image_to_coordinates(image)
     pixels = coordinates.shape[0]
     batch_size = pixels if batch_size is None else min(batch_size, pixels)
+    if keras.distribution.distribution() is not None:  # several devices: each step's batch must split evenly
+        from keras_inr.distribution import check_batch_size
+
+        check_batch_size(batch_size, what=f"every pixel of {height}x{width_pixels}" if batch_size == pixels else "")
 
     # --- steps as epochs (BackupAndRestore works at epoch boundaries) ---------------------------------------------
     steps_per_epoch = _largest_divisor_at_most(steps, requested_steps_per_epoch)

@@ -19,6 +19,7 @@ import keras_inr  # noqa: F401  (selects the default backend before keras is imp
 from hypernets import functional, heads  # noqa: E402
 from hypernets.data import FieldDataset, ImageFieldDataset  # noqa: E402
 from hypernets.heads import HEADS, FullHead, LowRankHead, ShiftHead, WeightHead  # noqa: E402
+from hypernets.meta import AutoDecodingINR, MetaModulatedINR  # noqa: E402
 from hypernets.models import HyperINR, parameter_count  # noqa: E402
 
 
@@ -34,6 +35,8 @@ def __getattr__(name: str):
 
 __all__ = [
     "HyperINR",
+    "MetaModulatedINR",
+    "AutoDecodingINR",
     "FieldDataset",
     "ImageFieldDataset",
     "WeightHead",

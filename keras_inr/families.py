@@ -55,7 +55,7 @@ from keras_inr.validation import check_name_list, check_number
 APPLIES_TO = ("hidden", "first", "encoding")
 SAMPLINGS = ("log", "linear")
 #: The training settings a family may override (the keys of :data:`keras_inr.training.RECOMMENDED`).
-TRAINING_KEYS = ("learning_rate", "schedule", "final_learning_rate_fraction")
+TRAINING_KEYS = ("learning_rate", "schedule", "final_learning_rate_fraction", "beta_2", "epsilon")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _UNSET = object()
 
@@ -658,5 +658,31 @@ register(
         Hyperparameter("inverse_scale", 10.0, search=(3.0, 30.0), help="multi-bump Gaussian inverse scale s"),
         # 2 bumps: +2 to +4 dB over 1 (two seeds); 3 no better than 2.
         Hyperparameter("bumps", 2, search=(1, 4), sampling="linear", help="bumps (affine maps) per unit"),
+    ],
+)
+
+# --- the multiresolution hash encoding of instant-ngp (issue 13) --------------------------------------------------
+from keras_inr.layers.hashgrid import HashGridEncoding  # noqa: E402  (after the registry it registers into)
+
+register(
+    "hashgrid", CoordinateDense, title="Hash grid", layer_config={"activation": "relu"}, encoding=HashGridEncoding,
+    # The paper's optimiser (section 4): Adam with beta_2 = 0.99, epsilon = 1e-15 and learning rate 1e-2.
+    training={"learning_rate": 1e-2, "beta_2": 0.99, "epsilon": 1e-15}, _builtin=True,
+    help="multiresolution hash-grid encoding (trainable feature tables, d-linearly interpolated) and a small ReLU MLP "
+    "(the paper's: width 64, depth 2)",
+    paper="Mueller et al. 2022, https://arxiv.org/abs/2201.05989, sections 3 and 4",
+    hyperparameters=[
+        # The paper's defaults (section 4, table 1): L = 16, F = 2, N_min = 16; T = 2^19 is instant-ngp's default.
+        Hyperparameter("levels", 16, search=(4, 16), sampling="linear", applies_to="encoding",
+                       help="hash grid: number of resolution levels L"),
+        Hyperparameter("features_per_level", 2, search=(1, 4), step=2, applies_to="encoding",
+                       help="hash grid: features F per table entry"),
+        Hyperparameter("log2_table_size", 19, search=(12, 22), sampling="linear", applies_to="encoding",
+                       help="hash grid: log2 of the most entries T of a level's table"),
+        Hyperparameter("base_resolution", 16, applies_to="encoding",
+                       help="hash grid: cells per axis of the coarsest level N_min"),
+        # 512 cells per axis resolve images up to 512x512 pixels (the paper matches N_max to the finest detail).
+        Hyperparameter("finest_resolution", 512, search=(64, 2048), step=2, applies_to="encoding",
+                       help="hash grid: cells per axis of the finest level N_max"),
     ],
 )

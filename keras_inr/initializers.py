@@ -151,3 +151,20 @@ class SymmetricUniform(_SeededInitializer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "scale": self.scale}
+
+
+@register
+class HashTableUniform(SymmetricUniform):
+    """``U(-scale, scale)`` with the hash-grid tables' ``scale = 1e-4``.
+
+    Mueller et al. 2022, https://arxiv.org/abs/2201.05989, section 4 ("we initialize the hash table entries using
+    the uniform distribution U(-10^-4, 10^-4) to provide a small amount of randomness while encouraging initial
+    predictions close to zero"). Used by :class:`keras_inr.layers.HashGridEncoding`.
+
+    Args:
+        scale: the half-width; positive (default ``1e-4``).
+        seed: optional integer seed.
+    """
+
+    def __init__(self, scale: float = 1e-4, seed: int | None = None):
+        super().__init__(scale, seed)

@@ -17,8 +17,11 @@ REFERENCE = {"learning_rate": 1e-4, "schedule": "constant"}
 
 #: keras-inr's recommended training defaults (used by ``keras-inr fit`` and :func:`keras_inr.fit_signal`; a family's
 #: ``training`` overrides them, see :func:`recommended`): Adam 1e-3 with a cosine decay to 1% of it over the run, full
-#: batch. Why: BENCHMARKS.md, "Family defaults" and section 3.
-RECOMMENDED = {"learning_rate": 1e-3, "schedule": "cosine", "final_learning_rate_fraction": 0.01}
+#: batch. Why: BENCHMARKS.md, "Family defaults" and section 3. ``beta_2`` and ``epsilon`` are Adam's (Keras' own
+#: defaults); the hash grid overrides them with the paper's 0.99 and 1e-15 (Mueller et al. 2022, section 4).
+RECOMMENDED = {
+    "learning_rate": 1e-3, "schedule": "cosine", "final_learning_rate_fraction": 0.01, "beta_2": 0.999, "epsilon": 1e-7,
+}
 
 #: keras-inr's recommended model (``build_model(**RECOMMENDED_MODEL)`` minus ``family``): a SIREN 3x256 with the
 #: registry's recommended hyperparameters (w0 = 20). Why: BENCHMARKS.md, "Family defaults".
@@ -38,6 +41,15 @@ def recommended(family: str = "siren") -> dict:
         ValueError: naming ``family`` for an unknown family.
     """
     return {**RECOMMENDED, **families.get(family).training}
+
+
+def _model_recommended(model) -> dict:
+    """:func:`recommended` for the family of a keras-inr model (its ``family`` record), else :data:`RECOMMENDED`."""
+    family = getattr(model, "family", None)
+    name = getattr(family, "name", None)
+    if isinstance(name, str) and name in families.names():
+        return recommended(name)
+    return dict(RECOMMENDED)
 
 
 def make_learning_rate(
@@ -88,6 +100,8 @@ def compile_inr(
     loss="mse",
     max_val: float = 1.0,
     jit_compile="auto",
+    beta_2: float | None = None,
+    epsilon: float | None = None,
     **compile_kwargs,
 ) -> keras.Model:
     """Compile an INR with Adam, the given learning-rate schedule, a loss (MSE by default) and the PSNR metric.
@@ -95,6 +109,10 @@ def compile_inr(
     Args:
         model: a keras-inr model (or any Keras model mapping coordinates to values).
         learning_rate, schedule, total_steps, final_learning_rate_fraction: see :func:`make_learning_rate`.
+        beta_2: Adam's second-moment decay, in ``(0, 1)``; ``None`` takes the recommended value of the model's
+            family (:func:`recommended`, e.g. 0.99 for ``"hashgrid"``) or, for models of no registered family,
+            :data:`RECOMMENDED`'s 0.999.
+        epsilon: Adam's epsilon, positive; ``None`` as for ``beta_2`` (1e-15 for ``"hashgrid"``, else 1e-7).
         loss: any Keras loss (name or object).
         max_val: dynamic range for PSNR.
         jit_compile: passed to ``model.compile``. ``"auto"`` gives XLA on JAX, no XLA on TensorFlow on a CPU-only
@@ -108,10 +126,15 @@ def compile_inr(
     Raises:
         ValueError: naming ``model`` when it is no Keras model, or its variables are bfloat16 (``dtype="bfloat16"``:
             Adam does not update them; use ``"mixed_bfloat16"``), or naming ``loss``, ``max_val``, ``jit_compile`` or
-            a schedule argument when invalid.
+            a schedule argument, ``beta_2`` or ``epsilon`` when invalid.
     """
     if not isinstance(model, keras.Model):
         raise ValueError(f"`model` must be a keras.Model (e.g. keras_inr.SIREN(...)), got {type(model).__name__}.")
+    defaults = _model_recommended(model)
+    beta_2 = defaults["beta_2"] if beta_2 is None else check_positive_float("beta_2", beta_2)
+    if not beta_2 < 1.0:
+        raise ValueError(f"`beta_2` must lie in (0, 1), got {beta_2!r}.")
+    epsilon = defaults["epsilon"] if epsilon is None else check_positive_float("epsilon", epsilon)
     max_val = check_positive_float("max_val", max_val)
     if jit_compile not in (True, False, "auto") or not isinstance(jit_compile, (bool, str)):
         raise ValueError(f"`jit_compile` must be True, False or 'auto', got {jit_compile!r}.")
@@ -130,7 +153,8 @@ def compile_inr(
             "use dtype='mixed_bfloat16' (bfloat16 compute, float32 variables) instead."
         )
     optimizer = keras.optimizers.Adam(
-        make_learning_rate(learning_rate, schedule, total_steps, final_learning_rate_fraction)
+        make_learning_rate(learning_rate, schedule, total_steps, final_learning_rate_fraction),
+        beta_2=beta_2, epsilon=epsilon,
     )
     model.compile(
         optimizer=optimizer, loss=loss, metrics=[PSNR(max_val=max_val)], jit_compile=jit_compile, **compile_kwargs

@@ -22,6 +22,7 @@ from keras_inr.layers.complex import (
 )
 from keras_inr.layers.dense import CoordinateDense, GaussianDense, SineDense, affine
 from keras_inr.layers.encodings import FourierFeatures, PositionalEncoding, fourier_features
+from keras_inr.layers.hashgrid import HashGridEncoding
 
 __all__ = [
     "ActivatedDense",
@@ -45,6 +46,7 @@ __all__ = [
     "GaussianDense",
     "FourierFeatures",
     "PositionalEncoding",
+    "HashGridEncoding",
     "affine",
     "fourier_features",
 ]

@@ -1,0 +1,219 @@
+"""The multiresolution hash encoding (keras_inr/layers/hashgrid.py) and the "hashgrid" family, on whatever backend
+KERAS_BACKEND selects: the hash against a uint64 numpy transcription of the paper's equation 4 (so the indices are
+the same on every backend), the level resolutions of equations 2-3, direct indexing, d-linear interpolation in 1, 2
+and 3 dimensions, gradients that reach only the looked-up rows, the Keras contract, the family's optimiser settings,
+a fit, saving, bad input, and the benchmark's smoke run.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import keras_inr
+from keras_inr import families, initializers, testing, training
+from keras_inr.data import image_to_coordinates
+from keras_inr.layers import HashGridEncoding
+from keras_inr.layers.hashgrid import HASH_PRIMES, hash_indices, level_resolutions
+from keras_inr.models import CoordinateMLP
+from tests.conftest import to_numpy
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = {"levels": 3, "features_per_level": 2, "log2_table_size": 6, "base_resolution": 2, "finest_resolution": 8}
+
+
+def _reference_hash(corners: np.ndarray, log2_table_size: int) -> np.ndarray:
+    """Equation 4 of Mueller et al. 2022 in uint32 arithmetic (via uint64, masked), as the paper writes it."""
+    result = np.zeros(corners.shape[:-1], dtype=np.uint64)
+    for axis in range(corners.shape[-1]):
+        product = (corners[..., axis].astype(np.uint64) * np.uint64(HASH_PRIMES[axis])) & np.uint64(2**32 - 1)
+        result ^= product
+    return (result & np.uint64(2**log2_table_size - 1)).astype(np.int64)
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3, 7])
+def test_hash_matches_the_papers_uint32_hash(dims):
+    rng = np.random.default_rng(dims)
+    corners = rng.integers(0, 2**30, size=(257, dims)).astype("int32")
+    corners[0] = 2**30 - 1  # the largest corner the limb arithmetic takes
+    for log2_table_size in (1, 14, 19, 24, 30):
+        got = to_numpy(hash_indices(keras.ops.convert_to_tensor(corners), log2_table_size))
+        np.testing.assert_array_equal(got, _reference_hash(corners, log2_table_size), err_msg=str(log2_table_size))
+
+
+def test_level_resolutions_follow_equations_2_and_3():
+    resolutions = level_resolutions(16, 16, 512)
+    growth = math.exp((math.log(512) - math.log(16)) / 15)
+    assert resolutions == [math.floor(16 * growth**level + 1e-6) for level in range(16)]
+    assert resolutions[0] == 16 and resolutions[-1] == 512
+    assert level_resolutions(1, 8, 64) == [8]
+
+
+def test_direct_levels_have_one_entry_per_vertex_and_hashed_levels_t():
+    layer = HashGridEncoding(levels=4, log2_table_size=8, base_resolution=4, finest_resolution=32)
+    layer.build((None, 2))
+    # resolutions 4, 8, 16, 32: (N + 1)^2 = 25, 81 direct; 289, 1089 > 256 hashed
+    assert layer.resolutions == [4, 8, 16, 32]
+    assert layer.level_sizes(2) == [25, 81, 256, 256]
+    assert tuple(layer.table.shape) == (25 + 81 + 256 + 256, 2)
+    assert layer._num_direct == 2
+    # a point at vertex (i, j) of the coarsest grid reads row i + 5 j (direct indexing, no collisions)
+    coordinates = np.array([[-1.0, -1.0], [1.0, 1.0], [-0.5, 0.0]], "float32")  # vertices (0,0), (4,4), (1,2)
+    indices, weights = layer.corner_indices(keras.ops.convert_to_tensor(coordinates))
+    indices, weights = to_numpy(indices), to_numpy(weights)
+    best = np.argmax(weights[:, 0], axis=-1)
+    np.testing.assert_array_equal(indices[np.arange(3), 0, best], [0, 24, 1 + 5 * 2])
+    np.testing.assert_allclose(weights[np.arange(3), 0, best], 1.0, atol=1e-6)
+    # hashed levels: the paper's hash of the corner, offset by the earlier levels' entries
+    corner = np.array([[8, 16]])  # the vertex at (0, 0) of the finest level, (x + 1) / 2 * 32
+    expected = _reference_hash(corner, 8)[0] + 25 + 81 + 256
+    level_indices = to_numpy(layer.corner_indices(keras.ops.convert_to_tensor(np.array([[-0.5, 0.0]], "float32")))[0])
+    assert expected in level_indices[0, 3]
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_interpolation_is_d_linear_and_shapes_are_levels_times_features(dims):
+    """With every table entry a linear function of its vertex, d-linear interpolation reproduces it exactly."""
+    layer = HashGridEncoding(levels=2, features_per_level=1, log2_table_size=12, base_resolution=3,
+                             finest_resolution=5)
+    layer.build((None, dims))
+    assert layer._num_direct == 2  # (5 + 1)^3 = 216 <= 4096
+    slope = np.arange(1, dims + 1, dtype="float32")
+    rows = []
+    for resolution in layer.resolutions:
+        grid = np.stack(np.meshgrid(*[np.arange(resolution + 1)] * dims, indexing="ij"), -1).reshape(-1, dims)
+        order = np.argsort(sum(grid[:, axis] * (resolution + 1) ** axis for axis in range(dims)))
+        rows.append((grid[order] / resolution) @ slope)  # the vertex's position in [0, 1], times the slope
+    layer.table.assign(np.concatenate(rows)[:, None].astype("float32"))
+    coordinates = np.random.default_rng(0).uniform(-1, 1, (4, 5, dims)).astype("float32")
+    encoded = to_numpy(layer(coordinates))
+    assert encoded.shape == (4, 5, 2)
+    expected = ((coordinates + 1) / 2) @ slope
+    np.testing.assert_allclose(encoded, np.stack([expected, expected], -1), rtol=1e-5, atol=1e-5)
+
+
+def test_table_initialisation_is_the_papers_uniform_and_seeded():
+    layer = HashGridEncoding(**SMALL, seed=7)
+    layer.build((None, 2))
+    table = to_numpy(layer.table)
+    assert np.abs(table).max() <= 1e-4 and table.std() > 3e-5
+    other = HashGridEncoding(**SMALL, seed=7)
+    other.build((None, 2))
+    np.testing.assert_array_equal(to_numpy(other.table), table)
+    initializer = initializers.HashTableUniform(seed=1)
+    assert keras.initializers.deserialize(keras.initializers.serialize(initializer)).get_config() == {
+        "seed": 1, "scale": 1e-4,
+    }
+
+
+def test_one_step_changes_exactly_the_looked_up_rows():
+    layer = HashGridEncoding(levels=4, log2_table_size=7, base_resolution=4, finest_resolution=32, seed=0)
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(layer(inputs)))
+    coordinates = np.random.default_rng(1).uniform(-1, 1, (5, 2)).astype("float32")
+    targets = np.ones((5, 1), "float32")
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+    before = to_numpy(layer.table).copy()
+    model.fit(coordinates, targets, batch_size=5, epochs=1, verbose=0, shuffle=False)
+    changed = np.flatnonzero(np.any(to_numpy(layer.table) != before, axis=1))
+    indices, weights = layer.corner_indices(keras.ops.convert_to_tensor(coordinates))
+    looked_up = np.unique(to_numpy(indices)[to_numpy(weights) > 0])
+    assert changed.size > 0
+    np.testing.assert_array_equal(changed, looked_up)
+
+
+def test_encoding_keeps_the_keras_contract():
+    testing.run_layer_test(HashGridEncoding, {**SMALL, "seed": 0}, (16, 2), expected_output_shape=(16, 6),
+                           expected_num_trainable_weights=1)
+    testing.run_layer_test(HashGridEncoding, {**SMALL, "seed": 0, "trainable": False}, (8, 3),
+                           expected_num_trainable_weights=0, expected_num_non_trainable_weights=1,
+                           run_precision_check=False)
+
+
+def test_family_keeps_the_keras_contract():
+    testing.run_family_test("hashgrid", width=8, depth=2, **SMALL)
+
+
+def test_family_record_and_recommended_optimiser():
+    record = families.get("hashgrid")
+    assert record.encoding is HashGridEncoding and record.layer_config["activation"] == "relu"
+    assert record.defaults() == {"levels": 16, "features_per_level": 2, "log2_table_size": 19, "base_resolution": 16,
+                                 "finest_resolution": 512}
+    assert "2201.05989" in record.paper
+    settings = training.recommended("hashgrid")
+    assert (settings["learning_rate"], settings["beta_2"], settings["epsilon"]) == (1e-2, 0.99, 1e-15)
+    model = training.compile_inr(keras_inr.build_model("hashgrid", 1, width=8, depth=1, in_dims=2, **SMALL),
+                                 total_steps=10)
+    assert (float(model.optimizer.beta_2), float(model.optimizer.epsilon)) == (0.99, 1e-15)
+    siren = training.compile_inr(keras_inr.SIREN(1, width=8, depth=1), total_steps=10)
+    assert (float(siren.optimizer.beta_2), float(siren.optimizer.epsilon)) == (0.999, 1e-7)
+    explicit = training.compile_inr(keras_inr.SIREN(1, width=8, depth=1), total_steps=10, beta_2=0.9, epsilon=1e-8)
+    assert (float(explicit.optimizer.beta_2), float(explicit.optimizer.epsilon)) == (0.9, 1e-8)
+
+
+def test_family_fits_a_small_image_with_its_recommended_settings(small_camera):
+    image = small_camera[:16, :16]
+    coordinates, values = image_to_coordinates(image)
+    keras.utils.set_random_seed(0)
+    model = keras_inr.build_model("hashgrid", 1, width=32, depth=2, levels=4, log2_table_size=10,
+                                  base_resolution=4, finest_resolution=16, seed=0)
+    settings = training.recommended("hashgrid")
+    training.compile_inr(model, learning_rate=settings["learning_rate"], total_steps=150)
+    model.fit(training.full_batch(coordinates, values, 150), epochs=1, verbose=0, shuffle=False)
+    mse = float(np.mean((to_numpy(model(coordinates)) - values) ** 2))
+    assert 10 * np.log10(1.0 / mse) > 35.0  # the finest level has a vertex per pixel: near-exact memorisation
+
+
+def test_as_encoding_of_a_coordinate_mlp_saves_and_loads(tmp_path):
+    model = CoordinateMLP(2, width=8, depth=2, hidden="relu", encoding=HashGridEncoding(**SMALL, seed=3), in_dims=3)
+    coordinates = np.random.default_rng(0).uniform(-1, 1, (10, 3)).astype("float32")
+    before = to_numpy(model(coordinates))
+    path = tmp_path / "hashgrid.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert isinstance(restored.encoding, HashGridEncoding)
+    np.testing.assert_allclose(to_numpy(restored(coordinates)), before, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"levels": 0}, "levels"),
+        ({"features_per_level": 1.5}, "features_per_level"),
+        ({"log2_table_size": 31}, "log2_table_size"),
+        ({"base_resolution": 32, "finest_resolution": 16}, "finest_resolution"),
+        ({"finest_resolution": 2**21}, "finest_resolution"),
+        ({"seed": -1}, "seed"),
+        ({"trainable": "yes"}, "trainable"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        HashGridEncoding(**kwargs)
+
+
+def test_bad_builds_are_named():
+    with pytest.raises(ValueError, match="log2_table_size"):  # an 8-D grid needs the hash, which takes 7 dims
+        HashGridEncoding(levels=1, log2_table_size=4, base_resolution=2, finest_resolution=2).build((None, 8))
+    with pytest.raises(ValueError, match="int32"):
+        HashGridEncoding(levels=16, log2_table_size=30, finest_resolution=2**20).build((None, 2))
+    with pytest.raises(ValueError, match="must be real"):
+        HashGridEncoding(**SMALL)(np.zeros((2, 2), "complex64"))
+    with pytest.raises(ValueError, match="levels"):
+        keras_inr.build_model("hashgrid", 1, levels=0)
+
+
+def test_benchmark_quick_run(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "hashgrid.py"), "--quick", "--out", str(tmp_path / "r.json")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "hashgrid" in result.stdout and "siren" in result.stdout
+    assert (tmp_path / "r.json").exists()

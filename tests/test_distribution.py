@@ -1,0 +1,231 @@
+"""keras_inr.distribution: training on several devices with keras.distribution.
+
+The multi-device checks run once (in the JAX session of the suite) in a subprocess with two virtual CPU devices
+(``XLA_FLAGS=--xla_force_host_platform_device_count=2``), so the rest of the suite keeps its single device: the same
+fit on 1 and on 2 devices gives the same losses, batches are sharded and weights replicated, a batch that does not
+divide over the devices is a clear error, and ``keras-inr fit --data-parallel`` runs. On TensorFlow and PyTorch the
+tests check the clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+import pytest
+
+import keras_inr
+from keras_inr import cli
+from keras_inr.distribution import check_backend, check_batch_size, replicas, resolve_distribution
+
+BACKEND = keras.backend.backend()
+
+#: Run in a fresh JAX process with two CPU devices; prints one JSON line of results.
+TWO_DEVICES = textwrap.dedent(
+    """
+    import contextlib, io, json, os, sys
+    import numpy as np
+    import keras, jax
+    import keras_inr, hypernets
+    from keras_inr import cli
+    from keras_inr.training import compile_inr, full_batch
+    from keras_inr.data import coordinate_grid
+
+    out = {"devices": len(jax.devices())}
+    rng = np.random.default_rng(0)
+    image = rng.random((16, 16, 1)).astype("float32")
+    common = dict(family="siren", steps=12, steps_per_epoch=4, width=16, depth=2, learning_rate=1e-3, seed=3)
+
+    # 1. fit_signal: one device vs data-parallel on two, same seed
+    one = keras_inr.fit_signal(image, **common)
+    two = keras_inr.fit_signal(image, distribution="data_parallel", **common)
+    out["fit_loss"] = [one.history.history["loss"], two.history.history["loss"]]
+    out["fit_psnr"] = [one.psnr, two.psnr]
+    weight = two.model.trainable_variables[0].value
+    out["weights_devices"] = len(weight.sharding.device_set)
+    out["weights_replicated"] = bool(weight.sharding.is_fully_replicated)
+    pixels = keras_inr.fit_signal(image, batch_size=64, distribution="data_parallel", **common)
+    out["pixel_batches_loss"] = pixels.history.history["loss"]
+
+    # 2. indivisible batches: an odd pixel count, an odd batch_size
+    errors = []
+    for kwargs in ({"signal": rng.random((15, 15)).astype("float32")}, {"signal": image, "batch_size": 101}):
+        try:
+            keras_inr.fit_signal(distribution="data_parallel", **{**common, **kwargs})
+            errors.append(None)
+        except ValueError as error:
+            errors.append(str(error))
+    out["indivisible"] = errors
+
+    # 3. the batch reaches the step split over the devices
+    seen = []
+
+    def axes(sharding):  # a sharding's partition spec as a list (None: replicated axis); [] for one device
+        return [None if a is None else str(a) for a in getattr(sharding, "spec", ())]
+
+    class Probe(keras.layers.Layer):
+        def call(self, x):
+            jax.debug.inspect_array_sharding(x, callback=lambda s: seen.append(axes(s)))
+            return x
+
+    with keras_inr.distribution.data_parallel().scope():
+        model = keras.Sequential([keras.Input((2,)), Probe(), keras_inr.SIREN(out_dims=1, width=16, depth=2)])
+        compile_inr(model, 1e-3, "constant")
+        model.fit(full_batch(coordinate_grid((16, 16)), image.reshape(-1, 1), 2), verbose=0, shuffle=False)
+    out["inr_batch_spec"] = seen[-1]
+
+    # 4. HyperINR (custom stateless JAX train step), 1 vs 2 devices, dataset and grid-array input
+    images = rng.random((8, 8, 8, 1)).astype("float32")
+
+    def hyper(distribution):
+        keras.utils.set_random_seed(0)
+        seen.clear()
+        with distribution.scope() if distribution else contextlib.nullcontext():
+            encoder = keras.Sequential([Probe(), keras.layers.Flatten(), keras.layers.Dense(16)])
+            model = hypernets.HyperINR(encoder, keras_inr.SIREN(out_dims=1, width=16, depth=2), head="shift",
+                                       points_per_step=32, seed=1)
+            model.compile(optimizer=keras.optimizers.Adam(1e-3))
+            first = model.fit(hypernets.ImageFieldDataset(images, 16, batch_size=4, seed=0), epochs=2, verbose=0)
+            second = model.fit(images, images, batch_size=4, epochs=2, verbose=0, shuffle=False)
+            weight = model.trainable_variables[0].value
+        return (first.history["loss"] + second.history["loss"], seen[-1],
+                len(weight.sharding.device_set), bool(weight.sharding.is_fully_replicated))
+
+    out["hyper_one"] = hyper(None)
+    out["hyper_two"] = hyper(keras_inr.distribution.data_parallel())
+
+    # 5. ModelParallel: hidden kernels split by columns over the two devices
+    layouts = {".*hidden_.*/kernel": (None, "model")}
+    sharded = keras_inr.fit_signal(image, distribution=keras_inr.distribution.model_parallel(layouts), **common)
+    out["model_parallel_loss"] = sharded.history.history["loss"]
+    out["model_parallel_specs"] = [axes(v.value.sharding) for v in sharded.model.trainable_variables]
+
+    # 6. the CLI switch (a 16x16 sample, then one of 15x15 pixels, which does not divide over two devices)
+    codes, texts = [], []
+    for size in ("16", "15"):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            codes.append(cli.main(["fit", "camera", "--size", size, "--steps", "4", "--width", "16", "--depth", "2",
+                                   "--verbose", "0", "--data-parallel", "--out", os.path.join(sys.argv[1], size)]))
+        texts.append(stdout.getvalue() + stderr.getvalue())
+    out["cli"] = [codes, texts]
+    print("RESULT " + json.dumps(out))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def two_devices(tmp_path_factory) -> dict:
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "JAX_PLATFORMS": "cpu",
+        "XLA_FLAGS": (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip(),
+    }
+    folder = tmp_path_factory.mktemp("two_devices")
+    result = subprocess.run(
+        [sys.executable, "-c", TWO_DEVICES, str(folder)], env=env, capture_output=True, text=True, timeout=900
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert result.returncode == 0 and lines, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+jax_only = pytest.mark.skipif(BACKEND != "jax", reason="the two-device subprocess runs once, in the JAX session")
+
+
+@jax_only
+def test_fit_signal_data_parallel_matches_one_device(two_devices):
+    assert two_devices["devices"] == 2
+    one, two = two_devices["fit_loss"]
+    assert len(one) == len(two) == 3
+    np.testing.assert_allclose(two, one, rtol=1e-4)
+    assert one[-1] < one[0]  # it trained
+    np.testing.assert_allclose(*two_devices["fit_psnr"], atol=1e-2)
+    assert two_devices["weights_devices"] == 2 and two_devices["weights_replicated"]
+    assert len(two_devices["pixel_batches_loss"]) == 3 and np.all(np.isfinite(two_devices["pixel_batches_loss"]))
+
+
+@jax_only
+def test_batch_is_sharded_over_the_devices(two_devices):
+    assert two_devices["inr_batch_spec"] == ["batch"]
+
+
+@jax_only
+def test_indivisible_batch_is_a_clear_error(two_devices):
+    full, random = two_devices["indivisible"]
+    assert full is not None and "`batch_size`=225" in full and "15x15" in full and "2 devices" in full
+    assert "224 or 226" in full
+    assert random is not None and "`batch_size`=101" in random and "100 or 102" in random
+
+
+@jax_only
+def test_hyperinr_data_parallel_matches_one_device(two_devices):
+    one_loss, one_spec, one_devices, _ = two_devices["hyper_one"]
+    two_loss, two_spec, two_devices_count, replicated = two_devices["hyper_two"]
+    np.testing.assert_allclose(two_loss, one_loss, rtol=1e-4)
+    assert one_devices == 1 and two_devices_count == 2 and replicated
+    assert "batch" not in one_spec and two_spec == ["batch"]
+
+
+@jax_only
+def test_model_parallel_shards_the_hidden_kernels(two_devices):
+    np.testing.assert_allclose(two_devices["model_parallel_loss"], two_devices["fit_loss"][0], rtol=1e-4)
+    specs = two_devices["model_parallel_specs"]  # hidden_0 kernel, bias, hidden_1 kernel, bias, output kernel, bias
+    assert specs[0] == specs[2] == [None, "model"]
+    assert all("model" not in spec for spec in specs[1::2] + specs[4:])
+
+
+@jax_only
+def test_cli_data_parallel(two_devices):
+    (ok, bad), (ok_text, bad_text) = two_devices["cli"]
+    assert ok == 0, ok_text
+    assert "PSNR" in ok_text
+    assert bad == 2 and "--batch-size=225" in bad_text and "2 devices" in bad_text
+
+
+def test_check_batch_size():
+    two = SimpleNamespace(num_model_replicas=2)
+    assert replicas(two) == 2 and check_batch_size(64, two) == 64
+    with pytest.raises(ValueError, match=r"`batch_size`=63 .*2 devices.*62 or 64"):
+        check_batch_size(63, two)
+    with pytest.raises(ValueError, match=r"`batch_size`=3 \(the image\).*4 devices.*e\.g\. 4\."):
+        check_batch_size(3, SimpleNamespace(num_model_replicas=4), what="the image")
+    with pytest.raises(ValueError, match="batch_size"):
+        check_batch_size(0, two)
+    assert replicas() == 1 and check_batch_size(7) == 7  # no current distribution: nothing to divide
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="keras.distribution runs on JAX")
+def test_unsupported_backends_say_so(tmp_path, capsys):
+    with pytest.raises(ValueError, match=f"needs the JAX backend; the active backend is '{BACKEND}'"):
+        keras_inr.distribution.data_parallel()
+    expected = "tf.distribute.MirroredStrategy" if BACKEND == "tensorflow" else "no keras.distribution backend"
+    with pytest.raises(ValueError, match=expected):
+        resolve_distribution("data_parallel")
+    with pytest.raises(ValueError, match="JAX backend"):
+        keras_inr.fit_signal(np.zeros((4, 4)), steps=1, width=4, depth=1, distribution="data_parallel")
+    code = cli.main(["fit", "camera", "--size", "8", "--steps", "1", "--width", "4", "--depth", "1",
+                     "--verbose", "0", "--data-parallel", "--out", str(tmp_path / "run")])
+    assert code == 2 and "JAX backend" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_distribution_argument():
+    with pytest.raises(ValueError, match="`distribution` must be None, one of"):
+        resolve_distribution("model_parallel")
+    with pytest.raises(ValueError, match="`distribution` must be None, one of"):
+        keras_inr.fit_signal(np.zeros((4, 4)), steps=1, width=4, depth=1, distribution=3)
+    if BACKEND == "jax":
+        assert check_backend() == "jax"
+        with pytest.raises(ValueError, match="`devices`=5 but only 1 device"):
+            keras_inr.distribution.data_parallel(5)
+        with pytest.raises(ValueError, match="`model_devices`=2 must divide"):
+            keras_inr.distribution.model_parallel({".*kernel": (None, "model")})
+        assert keras_inr.distribution.data_parallel().num_model_replicas == 1

@@ -155,7 +155,7 @@ def flatten_parameters(weights: Sequence[tuple]) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def multiplicative_modulation(shared_kernel, left, right, temperature: float):
+def multiplicative_modulation(shared_kernel, left, right, temperature: float, scale=None):
     """Factorised multiplicative modulation ``W = W_shared * 2 sigmoid(U V / s)``.
 
     Skorokhodov, Ignatyev & Elhoseiny 2021, "Adversarial Generation of Continuous Images" (INR-GAN),
@@ -168,11 +168,16 @@ def multiplicative_modulation(shared_kernel, left, right, temperature: float):
         left: ``U``, ``(batch, in, rank)``.
         right: ``V``, ``(batch, rank, out)``.
         temperature: ``s``, divides the low-rank product before the sigmoid.
+        scale: optional modulation scale ``a`` (a scalar tensor, e.g. a trainable variable):
+            ``W = W_shared * (1 + a (2 sigmoid(U V / s) - 1))``, so ``a = 1`` is the plain modulation and the factor
+            ranges over ``(1 - a, 1 + a)``.
 
     Returns:
         Per-sample kernels ``(batch, *shared_kernel.shape)``.
     """
     modulation = 2.0 * ops.sigmoid(ops.matmul(left, right) / temperature)
+    if scale is not None:
+        modulation = 1.0 + scale * (modulation - 1.0)
     for _ in range(len(shared_kernel.shape) - 2):  # kernels (in, out, k): one factor per (in, out)
         modulation = ops.expand_dims(modulation, -1)
     return ops.expand_dims(shared_kernel, 0) * modulation

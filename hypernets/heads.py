@@ -44,7 +44,7 @@ from hypernets.functional import (
     weight_scales,
 )
 from keras_inr.saving import register
-from keras_inr.validation import check_choice, check_positive_float, check_positive_int
+from keras_inr.validation import check_bool, check_choice, check_positive_float, check_positive_int
 
 
 def _values(array: np.ndarray) -> keras.initializers.Initializer:
@@ -73,6 +73,9 @@ class WeightHead(keras.layers.Layer):
             scale, for encoder features of unit variance (0.1 by default); positive.
         seed: optional integer seed of the head's random initialisation.
         in_dims: coordinate dimension, needed when ``target`` is not built (e.g. a config); must match a built one.
+        layers: ``None`` (every weight layer of the target) or the increasing indices of the target's weight layers
+            this head generates -- how :class:`PerLayerHead` gives each layer its own head; the head then returns
+            one pair per listed layer. :class:`hypernets.HyperINR` takes only heads that cover every layer.
         **kwargs: standard ``keras.layers.Layer`` arguments (``name``, ``dtype``).
 
     Call:
@@ -83,14 +86,14 @@ class WeightHead(keras.layers.Layer):
 
     Raises:
         ValueError: naming ``target`` if it is not a keras-inr model, ``in_dims`` if the coordinate dimension is
-            unknown or contradicts the target's, ``init_scale``/``seed`` for bad values.
+            unknown or contradicts the target's, ``init_scale``/``seed``/``layers`` for bad values.
     """
 
     #: short name used by ``HyperINR(head=...)``
     head_name = "base"
 
     def __init__(self, target, init_scale: float = 0.1, seed: int | None = None, in_dims: int | None = None,
-                 **kwargs):
+                 layers=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(target, dict):
             target = keras.saving.deserialize_keras_object(target)
@@ -110,12 +113,19 @@ class WeightHead(keras.layers.Layer):
         self.in_dims = int(target.in_dims)
         self.init_scale = check_positive_float("init_scale", init_scale)
         self.seed = None if seed is None else int(seed)
-        self.specs: list[LayerSpec] = layer_specs(target)
+        all_specs = layer_specs(target)
+        self.layers = _check_layers(layers, len(all_specs))
+        #: the specs of the layers this head generates (all of the target's unless ``layers`` picks some)
+        self.specs: list[LayerSpec] = [all_specs[index] for index in self._layer_indices(len(all_specs))]
         #: the target's weights when the head was made, numpy ``(kernel, bias)`` pairs: the heads' starting point
-        self.initial_weights: list[tuple] = initial_weights(target)
+        every = initial_weights(target)
+        self.initial_weights: list[tuple] = [every[index] for index in self._layer_indices(len(all_specs))]
         # JSON-native (lists, not tuples), so that the config equals its JSON round trip
         self.target_config = json.loads(json.dumps(keras.saving.serialize_keras_object(target)))
         self.feature_dim: int | None = None
+
+    def _layer_indices(self, count: int) -> list[int]:
+        return list(range(count)) if self.layers is None else list(self.layers)
 
     # --- building ---------------------------------------------------------------------------------------------
     def build(self, input_shape):
@@ -175,7 +185,24 @@ class WeightHead(keras.layers.Layer):
             "in_dims": self.in_dims,
             "init_scale": self.init_scale,
             "seed": self.seed,
+            "layers": None if self.layers is None else list(self.layers),
         }
+
+
+def _check_layers(layers, count: int) -> tuple[int, ...] | None:
+    """``None`` (every layer of the target) or a non-empty tuple of distinct, increasing layer indices < ``count``."""
+    if layers is None:
+        return None
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+        raise ValueError(f"`layers` must be None or a sequence of weight-layer indices, got {layers!r}.")
+    layers = tuple(layers)
+    valid = bool(layers) and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in layers)
+    if not valid or any(not 0 <= int(i) < count for i in layers) or list(layers) != sorted(set(layers)):
+        raise ValueError(
+            f"`layers` must be distinct, increasing indices of the target's {count} weight layers (0 to {count - 1}), "
+            f"got {layers!r}."
+        )
+    return tuple(int(i) for i in layers)
 
 
 @register
@@ -260,41 +287,67 @@ class LowRankHead(WeightHead):
     head_name = "lowrank"
 
     def __init__(self, target, rank: int = 4, temperature: float | None = None, init_scale: float = 0.1,
-                 seed: int | None = None, in_dims: int | None = None, **kwargs):
-        super().__init__(target, init_scale=init_scale, seed=seed, in_dims=in_dims, **kwargs)
+                 seed: int | None = None, in_dims: int | None = None, per_sample_bias: bool = False,
+                 learn_scale: bool = False, layers=None, **kwargs):
+        super().__init__(target, init_scale=init_scale, seed=seed, in_dims=in_dims, layers=layers, **kwargs)
         self.rank = check_positive_int("rank", rank)
         self.temperature = (
             math.sqrt(self.rank) if temperature is None else check_positive_float("temperature", temperature)
         )
+        self.per_sample_bias = check_bool("per_sample_bias", per_sample_bias)
+        self.learn_scale = check_bool("learn_scale", learn_scale)
 
     def _create_variables(self) -> None:
-        size = sum((spec.kernel_shape[0] + spec.kernel_shape[1]) * self.rank for spec in self.specs)
+        factor_std = math.sqrt(self.init_scale) / math.sqrt(self.feature_dim)
+        column_std = []
+        for spec, (kernel, bias) in zip(self.specs, self.initial_weights):
+            column_std.append(np.full((spec.kernel_shape[0] + spec.kernel_shape[1]) * self.rank, factor_std))
+            if self.per_sample_bias and spec.use_bias:
+                # bias offsets start like the shift head's: init_scale times the bias's scale, for unit features
+                bias_std = weight_scales(kernel, bias)[1] * self.init_scale / math.sqrt(self.feature_dim)
+                column_std.append(np.full(spec.bias_size, bias_std))
+        column_std = np.concatenate(column_std)
+        draws = np.random.default_rng(_seed_for_numpy(self.seed)).standard_normal((self.feature_dim, column_std.size))
         self.kernel = self.add_weight(
-            name="kernel", shape=(self.feature_dim, size),
-            initializer=keras.initializers.RandomNormal(
-                stddev=math.sqrt(self.init_scale) / math.sqrt(self.feature_dim), seed=_seed_for_numpy(self.seed)
-            ),
+            name="kernel", shape=(self.feature_dim, column_std.size), initializer=_values(draws * column_std)
         )
-        self.bias = self.add_weight(name="bias", shape=(size,), initializer="zeros")
+        self.bias = self.add_weight(name="bias", shape=(column_std.size,), initializer="zeros")
         self._add_base_network()
+        self.modulation_scales = [
+            self.add_weight(name=f"modulation_scale_{index}", shape=(), initializer="ones")
+            for index in range(len(self.specs))
+        ] if self.learn_scale else None
 
     def call(self, features):
-        factors = self._linear(features)  # (batch, size): all U_i and V_i, flattened
+        factors = self._linear(features)  # (batch, size): per layer U_i, V_i (and bias offsets), flattened
         weights, start = [], 0
-        for spec, (base_kernel, base_bias) in zip(self.specs, self._base_network()):
+        for index, (spec, (base_kernel, base_bias)) in enumerate(zip(self.specs, self._base_network())):
             rows, columns = spec.kernel_shape[:2]
             left = ops.reshape(factors[:, start : start + rows * self.rank], (-1, rows, self.rank))
             start += rows * self.rank
             right = ops.reshape(factors[:, start : start + self.rank * columns], (-1, self.rank, columns))
             start += self.rank * columns
-            weights.append((multiplicative_modulation(base_kernel, left, right, self.temperature), base_bias))
+            scale = None if self.modulation_scales is None else self._read(self.modulation_scales[index])
+            kernel = multiplicative_modulation(base_kernel, left, right, self.temperature, scale=scale)
+            bias = base_bias
+            if self.per_sample_bias and spec.use_bias:
+                offset = ops.reshape(factors[:, start : start + spec.bias_size], (-1, *spec.bias_shape))
+                start += spec.bias_size
+                bias = ops.expand_dims(base_bias, 0) + offset
+            weights.append((kernel, bias))
         return weights
 
     def _output_shapes(self, batch) -> list[tuple]:
-        return [((batch, *spec.kernel_shape), spec.bias_shape if spec.use_bias else None) for spec in self.specs]
+        def bias_shape(spec):
+            if not spec.use_bias:
+                return None
+            return (batch, *spec.bias_shape) if self.per_sample_bias else spec.bias_shape
+
+        return [((batch, *spec.kernel_shape), bias_shape(spec)) for spec in self.specs]
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "rank": self.rank, "temperature": self.temperature}
+        return {**super().get_config(), "rank": self.rank, "temperature": self.temperature,
+                "per_sample_bias": self.per_sample_bias, "learn_scale": self.learn_scale}
 
 
 @register
@@ -319,11 +372,17 @@ class ShiftHead(WeightHead):
     head_name = "shift"
 
     def __init__(self, target, init_scale: float = 0.1, seed: int | None = None, in_dims: int | None = None,
-                 **kwargs):
-        super().__init__(target, init_scale=init_scale, seed=seed, in_dims=in_dims, **kwargs)
+                 layers=None, **kwargs):
+        super().__init__(target, init_scale=init_scale, seed=seed, in_dims=in_dims, layers=layers, **kwargs)
         self.modulated = [
             index for index, spec in enumerate(self.specs) if spec.activation != "linear" and spec.use_bias
         ]
+        if self.layers is not None and len(self.modulated) != len(self.specs):
+            raise ValueError(
+                f"A 'shift' head shifts the biases of activated layers, but the target's weight layer(s) "
+                f"{[self.layers[i] for i in range(len(self.specs)) if i not in self.modulated]} are linear or have no "
+                "bias (e.g. the output layer); give them another head ('full', 'lowrank' or 'shared')."
+            )
         if not self.modulated:
             raise ValueError(
                 "head='shift' modulates the biases of the `target`'s activated hidden layers, but the target has "
@@ -360,15 +419,171 @@ class ShiftHead(WeightHead):
         return shapes
 
 
+@register
+class SharedHead(WeightHead):
+    """``"shared"`` head (for :class:`PerLayerHead`): weights shared by every sample, trained with the head.
+
+    The layers' kernels and biases are ordinary trainable variables (``base_kernel_i``, ``base_bias_i``) starting at
+    the target's initial weights; nothing depends on the features. Use it for layers that need no per-sample
+    freedom, e.g. ``head=["full", "shared", "full"]``.
+
+    Args:
+        target, init_scale (unused: nothing varies per sample), seed, in_dims, layers: see :class:`WeightHead`.
+        **kwargs: standard layer arguments.
+    """
+
+    head_name = "shared"
+
+    def _create_variables(self) -> None:
+        self._add_base_network()
+
+    def call(self, features):
+        return self._base_network()
+
+    def _output_shapes(self, batch) -> list[tuple]:
+        return [(spec.kernel_shape, spec.bias_shape if spec.use_bias else None) for spec in self.specs]
+
+
 #: Heads by the names accepted by ``HyperINR(head=...)``.
 HEADS = {"full": FullHead, "lowrank": LowRankHead, "shift": ShiftHead}
+
+#: Heads by the names accepted in a per-layer head list (``HyperINR(head=["full", "lowrank", "full"])``).
+LAYER_HEADS = {**HEADS, "shared": SharedHead}
+
+
+def _accepted_arguments(cls) -> list[str]:
+    return [
+        name for name, parameter in inspect.signature(cls.__init__).parameters.items()
+        if name not in ("self", "target", "in_dims", "layers") and parameter.kind is parameter.POSITIONAL_OR_KEYWORD
+    ]
+
+
+@register
+class PerLayerHead(WeightHead):
+    """A head per weight layer of the target: e.g. full weights for the first and last layers and low-rank
+    modulation of the hidden ones (``["full", "lowrank", "full"]``, the layout of the ancestor's hypernetwork
+    autoencoder).
+
+    ``heads[i]`` names the head of weight layer ``i`` (:data:`LAYER_HEADS`: ``"full"``, ``"lowrank"``, ``"shift"``,
+    ``"shared"``). Consecutive layers with the same name *and* the same configuration share one sub-head (one linear
+    map for their weights); each sub-head is an ordinary head restricted to its layers (``layers=``), so it works for
+    every target family. A ``"shift"`` entry must name an activated layer with a bias (it shifts biases of hidden
+    layers).
+
+    Args:
+        target, init_scale, seed, in_dims: see :class:`WeightHead`; ``init_scale`` and ``seed`` are the defaults of
+            every sub-head (a sub-head's ``seed`` is ``seed + i`` for its first layer ``i``).
+        heads: one name per weight layer of the target (``len(target.weight_layers)`` of them).
+        head_configs: ``None``, one dict of keyword arguments per layer (``None`` entries for none), or a dict from
+            head name to keyword arguments applied to every layer with that head, e.g. ``{"lowrank": {"rank": 8}}``.
+        **kwargs: standard layer arguments; the sub-heads follow this head's dtype policy.
+
+    Raises:
+        ValueError: naming ``heads`` for a list of the wrong length or with unknown names, ``head_configs`` for
+            unknown keys or a malformed value, ``target`` when a ``"shift"`` layer has no activated bias.
+    """
+
+    head_name = "per_layer"
+
+    def __init__(self, target, heads=None, head_configs=None, init_scale: float = 0.1, seed: int | None = None,
+                 in_dims: int | None = None, **kwargs):
+        kwargs.pop("layers", None)  # always every layer
+        if isinstance(target, dict):
+            target = keras.saving.deserialize_keras_object(target)
+        super().__init__(target, init_scale=init_scale, seed=seed, in_dims=in_dims, **kwargs)
+        count = len(self.specs)
+        if isinstance(heads, str) or not isinstance(heads, (list, tuple)) or len(heads) != count:
+            raise ValueError(
+                f"`heads` must be a list of {count} head names, one per weight layer of the target (from "
+                f"{tuple(LAYER_HEADS)}), e.g. {['full', *['lowrank'] * max(count - 2, 0), 'full'][:count]}; got "
+                f"{heads!r}."
+            )
+        for name in heads:
+            check_choice("heads", name, tuple(LAYER_HEADS))
+        self.heads = [str(name) for name in heads]
+        self.head_configs = self._check_configs(head_configs)
+        groups: list[list[int]] = []
+        for index in range(count):
+            if groups and self.heads[groups[-1][-1]] == self.heads[index] and (
+                    self.head_configs[groups[-1][-1]] == self.head_configs[index]):
+                groups[-1].append(index)
+            else:
+                groups.append([index])
+        self.sub_heads = []
+        for layers in groups:
+            name = self.heads[layers[0]]
+            options = {"init_scale": self.init_scale, "seed": None if self.seed is None else self.seed + layers[0],
+                       **self.head_configs[layers[0]]}
+            self.sub_heads.append(LAYER_HEADS[name](
+                target, layers=layers, dtype=self.dtype_policy,
+                name=f"layers_{'_'.join(map(str, layers))}_{name}", **options,
+            ))
+
+    def _check_configs(self, head_configs) -> list[dict]:
+        count = len(self.heads)
+        if head_configs is None:
+            configs = [{} for _ in range(count)]
+        elif isinstance(head_configs, dict):
+            unknown = sorted(set(head_configs) - set(LAYER_HEADS))
+            if unknown:
+                raise ValueError(
+                    f"`head_configs` as a dict maps head names ({tuple(LAYER_HEADS)}) to their options; unknown "
+                    f"names {unknown}."
+                )
+            configs = [dict(head_configs.get(name) or {}) for name in self.heads]
+        elif isinstance(head_configs, (list, tuple)) and len(head_configs) == count:
+            configs = [dict(config or {}) for config in head_configs]
+        else:
+            raise ValueError(
+                f"`head_configs` must be None, a dict from head name to options, or a list of {count} dicts (one per "
+                f"layer), got {head_configs!r}."
+            )
+        for name, config in zip(self.heads, configs):
+            accepted = _accepted_arguments(LAYER_HEADS[name])
+            unknown = sorted(set(config) - set(accepted))
+            if unknown:
+                raise ValueError(
+                    f"Invalid `head_configs` entry {config!r} for head {name!r}: unknown keys {unknown}; it takes "
+                    f"{accepted}."
+                )
+        return configs
+
+    def build(self, input_shape):
+        if len(input_shape) != 2 or input_shape[-1] is None:
+            raise ValueError(
+                f"PerLayerHead takes encoder features of shape (batch, feature_dim), got input shape "
+                f"{tuple(input_shape)}."
+            )
+        self.feature_dim = check_positive_int("feature_dim", int(input_shape[-1]))
+        for head in self.sub_heads:
+            head.build(tuple(input_shape))
+        self.built = True
+
+    def call(self, features):
+        weights = []
+        for head in self.sub_heads:
+            weights.extend(head(features))
+        return weights
+
+    def _output_shapes(self, batch) -> list[tuple]:
+        shapes = []
+        for head in self.sub_heads:
+            shapes.extend(head._output_shapes(batch))
+        return shapes
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("layers", None)
+        return {**config, "heads": list(self.heads), "head_configs": [dict(c) for c in self.head_configs]}
 
 
 def get_head(head, target, head_config: dict | None = None, **layer_kwargs) -> WeightHead:
     """Return the head of ``target`` from a name, a serialized head, or an instance.
 
     Args:
-        head: a name of :data:`HEADS` (``"full"``, ``"lowrank"``, ``"shift"``); a :class:`WeightHead` (made from a
+        head: a name of :data:`HEADS` (``"full"``, ``"lowrank"``, ``"shift"``); a list of one name of
+            :data:`LAYER_HEADS` per weight layer (a :class:`PerLayerHead`; ``head_config`` then takes
+            ``head_configs``, ``init_scale`` and ``seed``); a :class:`WeightHead` (made from a
             target of the same architecture); or a dict from ``keras.saving.serialize_keras_object`` of a head, whose
             ``target`` entry may be left out (it is then ``target``, as in :meth:`hypernets.HyperINR.get_config`).
         target: the built keras-inr model the head generates weights for.
@@ -381,7 +596,16 @@ def get_head(head, target, head_config: dict | None = None, **layer_kwargs) -> W
     """
     if isinstance(head, (WeightHead, dict)) and head_config:
         raise ValueError("`head_config` can only be given with a head name, not with a head instance or config.")
-    if isinstance(head, dict):
+    if isinstance(head, (list, tuple)):
+        options = dict(head_config or {})
+        unknown = sorted(set(options) - {"head_configs", "init_scale", "seed"})
+        if unknown:
+            raise ValueError(
+                f"Invalid `head_config` {head_config!r} for a per-layer head list: unknown keys {unknown}; it takes "
+                "['head_configs', 'init_scale', 'seed'] (head_configs: per-layer or per-name options)."
+            )
+        head = PerLayerHead(target, heads=list(head), **options, **layer_kwargs)
+    elif isinstance(head, dict):
         head = dict(head)
         inner = dict(head.get("config", {}))
         inner.setdefault("target", target)
@@ -390,10 +614,7 @@ def get_head(head, target, head_config: dict | None = None, **layer_kwargs) -> W
     elif isinstance(head, str):
         check_choice("head", head, tuple(HEADS))
         cls = HEADS[head]
-        accepted = [
-            name for name, parameter in inspect.signature(cls.__init__).parameters.items()
-            if name not in ("self", "target", "in_dims") and parameter.kind is parameter.POSITIONAL_OR_KEYWORD
-        ]
+        accepted = _accepted_arguments(cls)
         unknown = sorted(set(head_config or {}) - set(accepted))
         if unknown:
             raise ValueError(
@@ -401,7 +622,15 @@ def get_head(head, target, head_config: dict | None = None, **layer_kwargs) -> W
             )
         head = cls(target, **(head_config or {}), **layer_kwargs)  # bad values raise ValueErrors naming themselves
     elif not isinstance(head, WeightHead):
-        raise ValueError(f"`head` must be one of {tuple(HEADS)}, a WeightHead or a serialized head, got {head!r}.")
+        raise ValueError(
+            f"`head` must be one of {tuple(HEADS)}, a list of per-layer head names (from {tuple(LAYER_HEADS)}), a "
+            f"WeightHead or a serialized head, got {head!r}."
+        )
+    if head.layers is not None and list(head.layers) != list(range(len(layer_specs(target)))):
+        raise ValueError(
+            f"The `head` generates only the target's weight layers {list(head.layers)}; a HyperINR needs a head for "
+            "every layer (give each layer its own head with a list, e.g. head=['full', 'lowrank', 'full'])."
+        )
     if head.specs != layer_specs(target):
         raise ValueError(
             f"The `head` was made for a target with layers {head.specs}, but the target has {layer_specs(target)}; "

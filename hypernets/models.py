@@ -81,9 +81,12 @@ class HyperINR(HyperTrainer, keras.Model):
             with its layers' maths; its dense layers are then frozen (the head owns every weight the INRs use,
             including the shared base network of the ``"lowrank"`` and ``"shift"`` heads), while an encoding keeps
             its own ``trainable`` setting.
-        head: ``"full"``, ``"lowrank"`` or ``"shift"`` (see :mod:`hypernets.heads`), a :class:`WeightHead` made from
-            a target of the same architecture (e.g. ``hypernets.LowRankHead(target, rank=8)``), or a serialized head.
-        head_config: keyword arguments of the head, e.g. ``{"rank": 8}`` for ``"lowrank"``, ``{"init_scale": 0.1}``.
+        head: ``"full"``, ``"lowrank"`` or ``"shift"`` (see :mod:`hypernets.heads`); a list with one head name per
+            weight layer of the target, e.g. ``["full", "lowrank", "full"]`` (a :class:`hypernets.PerLayerHead`;
+            names ``"full"``, ``"lowrank"``, ``"shift"``, ``"shared"``); a :class:`WeightHead` made from a target of
+            the same architecture (e.g. ``hypernets.LowRankHead(target, rank=8)``); or a serialized head.
+        head_config: keyword arguments of the head, e.g. ``{"rank": 8}`` for ``"lowrank"``, ``{"init_scale": 0.1}``;
+            for a head list, ``{"head_configs": {"lowrank": {"rank": 8}}}`` (see :class:`hypernets.PerLayerHead`).
         points_per_step: when fitting on signals given on a grid (``fit(x=datapoints, y=signals)``), the number of
             random grid points each INR is evaluated on per training step (``None``: every point). Ignored when the
             data supplies coordinates (e.g. :class:`hypernets.ImageFieldDataset`).
@@ -92,12 +95,17 @@ class HyperINR(HyperTrainer, keras.Model):
         seed: optional integer seed of the training-time point sampling, in ``[0, 2**32 - 1]``. The sampler's state
             (seed and draw counter) is saved with the model, so a run resumed from a saved model draws the points the
             uninterrupted run would have drawn.
+        sub_steps: optimiser steps taken on each batch inside the train step (the ancestor's
+            ``sub_steps_per_datapoint``), each on a fresh draw of ``points_per_step`` points; positive, 1 by default.
+            The logs report the last sub-step's loss; the optimiser's step counter (and a learning-rate schedule)
+            advances ``sub_steps`` times per batch.
         **kwargs: standard ``keras.Model`` arguments (``name``, ``dtype``); a head given by name follows the model's
             dtype policy (give the encoder and target the same policy).
 
     Raises:
-        ValueError: naming ``encoder``, ``target``, ``head``, ``head_config``, ``in_dims``, ``points_per_step`` or
-            ``max_val`` when they are invalid or inconsistent.
+        ValueError: naming ``encoder``, ``target``, ``head``, ``head_config``, ``in_dims``, ``points_per_step``,
+            ``max_val`` or ``sub_steps`` when they are invalid or inconsistent; naming ``encoder`` at build time when
+            it does not map datapoints to vectors ``(batch, features)``.
 
     Data for ``fit``/``evaluate``: see :mod:`hypernets.steps`; bad shapes raise a ``ValueError`` naming the
     argument.
@@ -130,6 +138,7 @@ class HyperINR(HyperTrainer, keras.Model):
         in_dims: int | None = None,
         max_val: float = 1.0,
         seed: int | None = None,
+        sub_steps: int = 1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -154,13 +163,18 @@ class HyperINR(HyperTrainer, keras.Model):
             layer.trainable = False
         self.encoder = encoder
         self.target = target
-        head_kwargs = {"name": f"{head}_head", "dtype": self.dtype_policy} if isinstance(head, str) else {}
+        head_kwargs = {}
+        if isinstance(head, str):
+            head_kwargs = {"name": f"{head}_head", "dtype": self.dtype_policy}
+        elif isinstance(head, (list, tuple)):
+            head_kwargs = {"name": "per_layer_head", "dtype": self.dtype_policy}
         self.head = get_head(head, target, head_config, **head_kwargs)
         self.points_per_step = None if points_per_step is None else check_positive_int("points_per_step",
                                                                                      points_per_step)
         self.out_dims = target.out_dims
         self.max_val = check_positive_float("max_val", max_val)
         self.seed = check_seed("seed", seed)
+        self.sub_steps = check_positive_int("sub_steps", sub_steps)
         self.point_sampler = keras.random.SeedGenerator(self.seed, name="point_sampler")
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.psnr_metric = PSNR(max_val=self.max_val, name="psnr")
@@ -358,6 +372,7 @@ class HyperINR(HyperTrainer, keras.Model):
             in_dims=self.in_dims,
             max_val=self.max_val,
             seed=self.seed,
+            sub_steps=self.sub_steps,
         )
         return config
 

@@ -3,7 +3,8 @@
 ``train_step(state, data)`` receives ``(trainable, non_trainable, optimizer, metrics)`` variable values and returns
 ``(logs, new_state)``. The point sampler's seed state and any encoder state (batch-norm statistics, dropout seeds) are
 non-trainable variables, threaded through explicitly; the forward pass is ``stateless_call`` and the update
-``optimizer.stateless_apply``.
+``optimizer.stateless_apply``. With ``sub_steps = k`` the step takes ``k`` optimiser steps on the batch, each on
+freshly drawn points; the logs report the last one (its loss before its update).
 """
 
 from __future__ import annotations
@@ -44,13 +45,16 @@ class HyperTrainer:
     def train_step(self, state, data):
         trainable_variables, non_trainable_variables, optimizer_variables, metrics_variables = state
         grad_fn = jax.value_and_grad(self._hyper_loss_and_updates, has_aux=True)
-        (_, aux), gradients = grad_fn(
-            trainable_variables, non_trainable_variables, data, optimizer_variables=optimizer_variables, training=True
-        )
-        loss, values, predictions, sample_weight, non_trainable_variables = aux
-        trainable_variables, optimizer_variables = self.optimizer.stateless_apply(
-            optimizer_variables, gradients, trainable_variables
-        )
+        # `sub_steps` optimiser steps on this batch (unrolled: it is a small number), fresh points for each.
+        for _ in range(self.sub_steps):
+            (_, aux), gradients = grad_fn(
+                trainable_variables, non_trainable_variables, data, optimizer_variables=optimizer_variables,
+                training=True,
+            )
+            loss, values, predictions, sample_weight, non_trainable_variables = aux
+            trainable_variables, optimizer_variables = self.optimizer.stateless_apply(
+                optimizer_variables, gradients, trainable_variables
+            )
         logs, metrics_variables = self._hyper_metrics(metrics_variables, loss, values, predictions, sample_weight)
         return logs, (trainable_variables, non_trainable_variables, optimizer_variables, metrics_variables)
 

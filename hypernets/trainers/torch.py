@@ -1,5 +1,6 @@
 """PyTorch ``train_step`` / ``test_step`` of HyperINR: ``backward`` on the shared loss, ``optimizer.apply`` under
-``torch.no_grad``; evaluation runs under ``no_grad``."""
+``torch.no_grad`` (``sub_steps`` optimiser steps per batch, each on freshly drawn points; the logs report the last);
+evaluation runs under ``no_grad``."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ class HyperTrainer:
     """Mixin with the PyTorch train/test steps of :class:`hypernets.HyperINR`."""
 
     def train_step(self, data):
-        datapoints, coordinates, values, sample_weight = prepare_batch(self, data, training=True)
-        self.zero_grad()
-        predictions = self(datapoints, coordinates=coordinates, training=True)
-        loss = compute_field_loss(self, values, predictions, sample_weight)
-        self.optimizer.scale_loss(loss).backward()  # mixed precision (identity otherwise)
-        trainable_variables = self.trainable_variables
-        gradients = [variable.value.grad for variable in trainable_variables]
+        for _ in range(self.sub_steps):  # `sub_steps` optimiser steps on this batch, fresh points for each
+            datapoints, coordinates, values, sample_weight = prepare_batch(self, data, training=True)
+            self.zero_grad()
+            predictions = self(datapoints, coordinates=coordinates, training=True)
+            loss = compute_field_loss(self, values, predictions, sample_weight)
+            self.optimizer.scale_loss(loss).backward()  # mixed precision (identity otherwise)
+            trainable_variables = self.trainable_variables
+            gradients = [variable.value.grad for variable in trainable_variables]
+            with torch.no_grad():
+                self.optimizer.apply(gradients, trainable_variables)
         with torch.no_grad():
-            self.optimizer.apply(gradients, trainable_variables)
             return update_metrics(self, loss.detach(), values, predictions.detach(), sample_weight)
 
     def test_step(self, data):

@@ -157,6 +157,36 @@ def recommended_config(width: int, depth: int) -> dict:
     }
 
 
+#: How a benchmark config presents the image's ``[0, 1]`` values to the network (``config["values"]``):
+#: ``"unit"`` fits them as they are; ``"signed"`` fits ``2 v - 1`` in ``[-1, 1]`` (the reference SIREN notebook's
+#: ``Normalize(0.5, 0.5)``), PSNR taken with ``max_val = 2`` so it equals the PSNR on the ``[0, 1]`` scale;
+#: ``"mean"`` fits ``[0, 1]`` with the output layer's bias initialised at the per-channel data mean.
+VALUE_MODES = ("unit", "signed", "mean")
+
+
+def fitted_values(values: np.ndarray, mode: str = "unit") -> tuple[np.ndarray, float]:
+    """``(values the network is trained on, PSNR max_val on that scale)`` for a :data:`VALUE_MODES` entry."""
+    if mode not in VALUE_MODES:
+        raise ValueError(f"`values` must be one of {VALUE_MODES}, got {mode!r}.")
+    if mode == "signed":
+        return (2.0 * np.asarray(values, np.float32) - 1.0).astype(np.float32), 2.0
+    return np.asarray(values, np.float32), 1.0
+
+
+def unit_predictions(predictions: np.ndarray, mode: str = "unit") -> np.ndarray:
+    """Network outputs mapped back to the image's ``[0, 1]`` scale (inverse of :func:`fitted_values`)."""
+    return (np.asarray(predictions) + 1.0) / 2.0 if mode == "signed" else np.asarray(predictions)
+
+
+def initialise_output_bias(model, values: np.ndarray, mode: str = "unit") -> None:
+    """With ``mode="mean"``, set the (built) model's output bias to the per-channel mean of ``values``."""
+    if mode != "mean":
+        return
+    layer = model.output_layer if hasattr(model, "output_layer") else model.layers[-1]
+    bias = next(variable for variable in layer.weights if variable.path.endswith("bias"))
+    bias.assign(np.asarray(values, np.float32).mean(axis=0))
+
+
 def siren_matmul_flops_per_step(points: int, layer_sizes: Sequence[int]) -> float:
     """Floating-point operations of the matrix products of one full-batch SIREN training step.
 

@@ -8,7 +8,8 @@ PSNR on the pixels not trained on. Rows:
 * ``rff-paper``: the paper's Gaussian RFF network -- 256 random frequencies with sigma = 10 on ``[0, 1)``
   coordinates (``scale = 5`` on keras-inr's ``[-1, 1]``), three ReLU layers of 256 and a linear output, Adam 1e-3
   constant (the paper also puts a sigmoid on the output; keras-inr's networks have a linear output);
-* ``siren-reference``: the reference SIREN recipe, 3x256, w0 = 30, Adam 1e-4 constant;
+* ``siren-reference``: the reference SIREN image recipe exactly (the authors' ``explore_siren.ipynb``: four sine
+  layers of 256, omega_0 = 30, targets mapped to [-1, 1], Adam 1e-4 constant; PSNR on the [0, 1] scale);
 * ``siren``, ``gauss``, ``ffn``: each family with its keras-inr model defaults and its recommended training
   (:func:`keras_inr.training.recommended`: learning rate and schedule);
 * ``defaults``: the recommended model (:data:`keras_inr.training.RECOMMENDED_MODEL`) with its recommended training,
@@ -61,8 +62,9 @@ def named_configs(width: int, depth: int) -> dict:
     return {
         "rff-paper": {"family": "ffn", "model": {"scale": 5.0, "num_features": 256}, "width": width, "depth": depth,
                       "learning_rate": 1e-3, "schedule": "constant"},
-        "siren-reference": {"family": "siren", "model": {"w0": 30.0}, "width": width, "depth": depth,
-                            "learning_rate": 1e-4, "schedule": "constant"},
+        # explore_siren.ipynb: hidden_layers=3 -> 4 sine layers (one more than `depth`'s default 3), [-1, 1] targets
+        "siren-reference": {"family": "siren", "model": {"w0": 30.0}, "width": width, "depth": depth + 1,
+                            "learning_rate": 1e-4, "schedule": "constant", "values": "signed"},
         # each family with its model defaults (the registry's `default`s: the papers' values) and recommended training
         **{family: {"family": family, "model": {}, "width": width, "depth": depth, **recommended_training(family)}
            for family in ("siren", "gauss", "ffn")},
@@ -83,6 +85,12 @@ def parse_custom(text: str, width: int, depth: int) -> tuple[str, dict]:
     for item in filter(None, body.split(",")):
         key, _, value = item.partition("=")
         if key in ("family", "schedule"):
+            config[key] = value
+        elif key == "values":  # common.VALUE_MODES: unit, signed, mean
+            from common import VALUE_MODES
+
+            if value not in VALUE_MODES:
+                raise ValueError(f"`--custom` values= must be one of {VALUE_MODES}, got {value!r}.")
             config[key] = value
         elif key in ("width", "depth"):
             config[key] = int(value)
@@ -108,6 +116,7 @@ def load_square(name: str, size: int) -> np.ndarray:
 def run_config(config: dict, image: np.ndarray, steps: int, seed: int = 0) -> dict:
     """Train one config on the Tancik split of ``image``; returns train/test PSNR and seconds."""
     import keras
+    from common import fitted_values, initialise_output_bias, unit_predictions
 
     from keras_inr.data import tancik_split
     from keras_inr.metrics import psnr
@@ -115,16 +124,21 @@ def run_config(config: dict, image: np.ndarray, steps: int, seed: int = 0) -> di
     from keras_inr.training import compile_inr, full_batch
 
     (train_x, train_y), (test_x, test_y) = tancik_split(image)
+    mode = config.get("values", "unit")
+    targets, max_val = fitted_values(train_y, mode)
     keras.utils.set_random_seed(seed)
     model = build_model(config["family"], image.shape[-1], width=config["width"], depth=config["depth"], in_dims=2,
                         **config["model"])
-    compile_inr(model, config["learning_rate"], config["schedule"], total_steps=steps)
+    model.build((None, 2))
+    initialise_output_bias(model, train_y, mode)
+    compile_inr(model, config["learning_rate"], config["schedule"], total_steps=steps, max_val=max_val)
     start = time.perf_counter()
-    model.fit(full_batch(train_x, train_y, steps), epochs=1, verbose=0, shuffle=False)
+    model.fit(full_batch(train_x, targets, steps), epochs=1, verbose=0, shuffle=False)
     seconds = time.perf_counter() - start
 
-    def predict(coordinates):
-        return keras.ops.convert_to_numpy(model.predict(coordinates, batch_size=len(coordinates), verbose=0))
+    def predict(coordinates):  # on the image's [0, 1] scale
+        output = model.predict(coordinates, batch_size=len(coordinates), verbose=0)
+        return unit_predictions(keras.ops.convert_to_numpy(output), mode)
 
     return {"train_psnr": psnr(train_y, predict(train_x)), "test_psnr": psnr(test_y, predict(test_x)),
             "seconds": seconds}
@@ -180,7 +194,8 @@ def main(argv=None) -> str:
         tests = [results[(image, name)]["test_psnr"] for image in images]
         rows.append([
             name, config["family"],
-            f"{config['depth']}x{config['width']} " + ",".join(f"{k}={v:g}" for k, v in config["model"].items()),
+            f"{config['depth']}x{config['width']} " + ",".join(f"{k}={v:g}" for k, v in config["model"].items())
+            + f" values={config.get('values', 'unit')}",
             config["learning_rate"], config["schedule"], *tests, float(np.mean(tests)),
             float(np.mean([results[(image, name)]["train_psnr"] for image in images])),
             median([results[(image, name)]["seconds"] for image in images]),

@@ -18,6 +18,7 @@ import keras_inr  # noqa: F401  (selects the default backend before keras is imp
 # isort: split
 from hypernets import functional, heads  # noqa: E402
 from hypernets.data import FieldDataset, ImageFieldDataset  # noqa: E402
+from hypernets.folder_data import ImageFolderDataset  # noqa: E402
 from hypernets.heads import HEADS, FullHead, LowRankHead, ShiftHead, WeightHead  # noqa: E402
 from hypernets.meta import AutoDecodingINR, MetaModulatedINR  # noqa: E402
 from hypernets.models import HyperINR, parameter_count  # noqa: E402
@@ -39,6 +40,7 @@ __all__ = [
     "AutoDecodingINR",
     "FieldDataset",
     "ImageFieldDataset",
+    "ImageFolderDataset",
     "WeightHead",
     "FullHead",
     "LowRankHead",

@@ -16,12 +16,22 @@ is imported on first use).
 import keras_inr  # noqa: F401  (selects the default backend before keras is imported)
 
 # isort: split
-from hypernets import functional, heads  # noqa: E402
+from hypernets import encoders, functional, heads  # noqa: E402
 from hypernets.data import FieldDataset, ImageFieldDataset  # noqa: E402
+from hypernets.encoders import ConvEncoder, ResidualBlock  # noqa: E402
 from hypernets.folder_data import ImageFolderDataset  # noqa: E402
-from hypernets.heads import HEADS, FullHead, LowRankHead, ShiftHead, WeightHead  # noqa: E402
+from hypernets.heads import (  # noqa: E402
+    HEADS,
+    LAYER_HEADS,
+    FullHead,
+    LowRankHead,
+    PerLayerHead,
+    SharedHead,
+    ShiftHead,
+    WeightHead,
+)
 from hypernets.meta import AutoDecodingINR, MetaModulatedINR  # noqa: E402
-from hypernets.models import HyperINR, parameter_count  # noqa: E402
+from hypernets.models import HyperINR, SnapshotRenderer, parameter_count  # noqa: E402
 
 
 def __getattr__(name: str):
@@ -45,7 +55,14 @@ __all__ = [
     "FullHead",
     "LowRankHead",
     "ShiftHead",
+    "SharedHead",
+    "PerLayerHead",
     "HEADS",
+    "LAYER_HEADS",
+    "ConvEncoder",
+    "ResidualBlock",
+    "SnapshotRenderer",
+    "encoders",
     "functional",
     "heads",
     "parameter_count",

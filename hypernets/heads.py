@@ -207,27 +207,46 @@ def _check_layers(layers, count: int) -> tuple[int, ...] | None:
 
 @register
 class FullHead(WeightHead):
-    """``"full"`` head: a linear map from features to every kernel and bias of the target INR.
+    """``"full"`` head: a linear map from features to every kernel and bias of the target INR (Ha, Dai & Le 2016,
+    "HyperNetworks", https://arxiv.org/abs/1609.09106, section 3.1's non-factorised form).
 
-    ``theta = sigma * (f K + b)``, computed per weight: ``sigma`` is the initial scale (standard deviation) of the
-    weight tensor each output feeds -- a fixed, saved, non-trainable vector -- ``b = theta_0 / sigma`` with
-    ``theta_0`` the target's own initial weights (a draw from the family's initialisation, flattened), and
-    ``K ~ N(0, init_scale^2 / F)`` for ``F`` features. At the start every sample's INR is the family's initial INR
-    plus a perturbation of relative size ``init_scale``. Expressing the outputs in units of the family's weight scale
-    keeps optimiser steps proportional to each weight's scale (Adam's steps are about the learning rate in parameter
-    units, while SIREN's hidden kernels are ~100x smaller than its first layer's), the "equalised learning rate" of
-    Karras et al. 2018 (https://arxiv.org/abs/1710.10196, section 4.1). Unlike the modulation heads, every weight of
-    every layer is free per sample.
+    Two parametrisations of the emitted weights ``theta`` (``F`` features, ``theta_0`` the target's own initial
+    weights -- a draw of the family's initialisation, flattened -- and ``sigma`` the initial standard deviation of
+    the weight tensor each output feeds):
+
+    * ``"direct"`` (default): ``theta = f K + b`` in the INR's own weight units, ``b = theta_0`` and
+      ``K ~ N(0, (init_scale sigma)^2 / F)`` column by column: every sample's INR starts at the family's initial INR
+      plus a perturbation of relative size ``init_scale``, and an optimiser step moves every weight by about the same
+      amount in absolute units (the generated weights "start at the target's initialisation" as in hypnettorch's
+      ``HMLP``). For SIREN this moves the hidden layers (kernels ~0.006, multiplied by ``w0 = 30`` inside the sine)
+      much faster, relative to their size, than the first layer (~0.3) and the output layer: measured on the faces
+      this is what a hypernetwork needs (BENCHMARKS.md, section 5; use Adam at about 3e-4);
+    * ``"equalized"``: ``theta = sigma * (f K + b)`` with ``b = theta_0 / sigma``, ``K ~ N(0, init_scale^2 / F)``
+      and ``sigma`` a fixed, saved, non-trainable vector ``weight_scale``: every weight moves by the same amount
+      *relative to its scale* (the "equalised learning rate" of Karras et al. 2018, https://arxiv.org/abs/1710.10196,
+      section 4.1). It underfits SIREN targets (the hidden layers learn too slowly at any learning rate that leaves
+      the first layer stable); kept for comparison and for files saved before ``"direct"`` existed.
+
+    Unlike the modulation heads, every weight of every layer is free per sample.
 
     Args:
-        target, init_scale, seed, in_dims: see :class:`WeightHead`.
+        target, init_scale, seed, in_dims, layers: see :class:`WeightHead`.
+        parametrization: ``"direct"`` or ``"equalized"`` (above).
         **kwargs: standard layer arguments.
 
-    Variables: ``kernel`` ``(F, P)``, ``bias`` ``(P,)`` and the non-trainable ``weight_scale`` ``(P,)``, for ``P``
-    parameters of one INR.
+    Variables: ``kernel`` ``(F, P)``, ``bias`` ``(P,)`` -- and for ``"equalized"`` the non-trainable
+    ``weight_scale`` ``(P,)`` -- for ``P`` parameters of one INR.
     """
 
     head_name = "full"
+
+    #: accepted values of ``parametrization``
+    PARAMETRIZATIONS = ("direct", "equalized")
+
+    def __init__(self, target, init_scale: float = 0.1, seed: int | None = None, in_dims: int | None = None,
+                 parametrization: str = "direct", layers=None, **kwargs):
+        super().__init__(target, init_scale=init_scale, seed=seed, in_dims=in_dims, layers=layers, **kwargs)
+        self.parametrization = check_choice("parametrization", parametrization, self.PARAMETRIZATIONS)
 
     def _weight_scale(self) -> np.ndarray:
         """``sigma``: per emitted weight, the initial standard deviation of its tensor (kernel or bias)."""
@@ -242,6 +261,17 @@ class FullHead(WeightHead):
     def _create_variables(self) -> None:
         total = sum(spec.parameter_count for spec in self.specs)
         weight_scale = self._weight_scale()
+        if self.parametrization == "direct":
+            draws = np.random.default_rng(_seed_for_numpy(self.seed)).standard_normal((self.feature_dim, total))
+            self.kernel = self.add_weight(
+                name="kernel", shape=(self.feature_dim, total),
+                initializer=_values(draws * weight_scale * (self.init_scale / math.sqrt(self.feature_dim))),
+            )
+            self.bias = self.add_weight(
+                name="bias", shape=(total,), initializer=_values(flatten_parameters(self.initial_weights))
+            )
+            self.weight_scale = None
+            return
         self.kernel = self.add_weight(
             name="kernel", shape=(self.feature_dim, total),
             initializer=keras.initializers.RandomNormal(
@@ -256,8 +286,18 @@ class FullHead(WeightHead):
         )
 
     def call(self, features):
-        flat = self._linear(features) * self._read(self.weight_scale)
+        flat = self._linear(features)
+        if self.weight_scale is not None:
+            flat = flat * self._read(self.weight_scale)
         return split_flat_parameters(flat, self.specs)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "parametrization": self.parametrization}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        # configs saved before `parametrization` existed describe the equalized head (it was the only one)
+        return cls(**{"parametrization": "equalized", **config})
 
     def _output_shapes(self, batch) -> list[tuple]:
         return [

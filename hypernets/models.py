@@ -406,6 +406,46 @@ class _SideBySide:
         return ops.reshape(values, (ops.shape(values)[0], -1))
 
 
+class SnapshotRenderer:
+    """Render a few datapoints' INRs as one tiled image: the ``render_fn`` of
+    :class:`keras_inr.callbacks.RenderSnapshots` for a :class:`HyperINR` (2-D targets: images).
+
+    ``renderer(model, shape, batch_size)`` renders each datapoint with ``model.render(datapoints, shape)`` and tiles
+    the ``(num, H, W, C)`` results into a grid of ``columns`` images per row (one row by default), ``(rows * H,
+    columns * W, C)``; empty cells are 0.
+
+    Args:
+        datapoints: ``(num, ...)`` datapoints, as the encoder takes them (e.g. a few held-out images); ``num >= 1``.
+        columns: images per row; positive (default: all of them in one row).
+
+    Example:
+        >>> from keras_inr.callbacks import RenderSnapshots
+        >>> snapshots = RenderSnapshots((25, 25), "snapshots", every_n_epochs=10,
+        ...                             render_fn=hypernets.SnapshotRenderer(held_out[:6]))  # doctest: +SKIP
+        >>> model.fit(train, train, epochs=100, callbacks=[snapshots])  # doctest: +SKIP
+    """
+
+    def __init__(self, datapoints, columns: int | None = None):
+        num = int(datapoints.shape[0]) if hasattr(datapoints, "shape") else len(datapoints)
+        if num == 0:
+            raise ValueError("`datapoints` is empty; give the SnapshotRenderer at least one datapoint to render.")
+        self.datapoints = datapoints
+        self.columns = num if columns is None else check_positive_int("columns", columns)
+        self.num = num
+
+    def __call__(self, model, shape, batch_size: int = rendering.DEFAULT_RENDER_BATCH_SIZE) -> np.ndarray:
+        if not isinstance(model, HyperINR):
+            raise ValueError(f"SnapshotRenderer renders a HyperINR's datapoints, got the model {model!r}.")
+        images = model.render(self.datapoints, shape, points_per_chunk=batch_size)  # (num, H, W, C)
+        rows = -(-self.num // self.columns)
+        height, width, channels = images.shape[1:]
+        grid = np.zeros((rows * height, self.columns * width, channels), dtype=images.dtype)
+        for index, image in enumerate(images):
+            row, column = divmod(index, self.columns)
+            grid[row * height : (row + 1) * height, column * width : (column + 1) * width] = image
+        return grid
+
+
 def parameter_count(model: HyperINR) -> dict:
     """Sizes of a built HyperINR: ``{"hypernetwork": trainable weights, "inr": parameters of one generated INR}``.
 
@@ -421,4 +461,4 @@ def parameter_count(model: HyperINR) -> dict:
     return {"hypernetwork": int(trainable), "inr": int(inr)}
 
 
-__all__ = ["HyperINR", "WeightHead", "parameter_count"]
+__all__ = ["HyperINR", "SnapshotRenderer", "WeightHead", "parameter_count"]

@@ -61,6 +61,9 @@ class RenderSnapshots(keras.callbacks.Callback):
         every_n_epochs: render after epochs ``n, 2n, 3n, ...``; positive.
         batch_size: coordinates per model call while rendering (see :func:`keras_inr.rendering.render`).
         filename: ``str.format`` pattern with an ``epoch`` field.
+        render_fn: optional ``render_fn(model, shape, batch_size) -> (H', W', C)`` array to write instead of
+            :func:`keras_inr.rendering.render` of the model on ``shape``: any picture of a model that is not a
+            single field, e.g. a row of a hypernetwork's reconstructions (``hypernets.SnapshotRenderer``).
 
     Attributes:
         paths: the files written so far, in order.
@@ -77,8 +80,13 @@ class RenderSnapshots(keras.callbacks.Callback):
         every_n_epochs: int = 1,
         batch_size: int = DEFAULT_RENDER_BATCH_SIZE,
         filename: str = "epoch_{epoch:05d}.png",
+        render_fn: Callable | None = None,
     ):
         super().__init__()
+        if render_fn is not None and not callable(render_fn):
+            raise ValueError(f"`render_fn` must be None or a callable (model, shape, batch_size) -> image, got "
+                             f"{render_fn!r}.")
+        self.render_fn = render_fn
         self.shape = check_shape(shape)
         if len(self.shape) != 2:
             raise ValueError(f"`shape` must be an image shape (H, W), got {self.shape}.")
@@ -108,7 +116,13 @@ class RenderSnapshots(keras.callbacks.Callback):
             return
         from keras_inr.plotting import save_image
 
-        image = render(self.model, self.shape, batch_size=self.batch_size)
+        if self.render_fn is None:
+            image = render(self.model, self.shape, batch_size=self.batch_size)
+        else:
+            image = np.asarray(self.render_fn(self.model, self.shape, self.batch_size))
+            if image.ndim != 3:
+                raise ValueError(f"RenderSnapshots: `render_fn` must return an image (H, W, C), got shape "
+                                 f"{image.shape}.")
         if image.shape[-1] not in (1, 3, 4):
             raise ValueError(
                 f"RenderSnapshots writes images with 1, 3 or 4 channels; the model has {image.shape[-1]} outputs."

@@ -149,14 +149,17 @@ def test_batched_evaluation_equals_per_sample_loop(faces, head):
                                atol=1e-5)
 
 
-def test_full_head_starts_exactly_at_the_targets_initial_weights(faces):
+@pytest.mark.parametrize("parametrization", ["direct", "equalized"])
+def test_full_head_starts_exactly_at_the_targets_initial_weights(faces, parametrization):
     target = keras_inr.SIREN(out_dims=1, width=16, depth=2, in_dims=2)
     initial = initial_weights(target)  # taken before the HyperINR exists
-    model = hypernets.HyperINR(mlp_encoder(), target, head="full")
+    model = hypernets.HyperINR(mlp_encoder(), target, head="full", head_config={"parametrization": parametrization})
     model.build((None, SIZE, SIZE, 1))
     head = model.head
-    # b = theta_0 / sigma and sigma are stored exactly; their product is theta_0 up to float32 rounding
-    flat = to_numpy(head.bias) * to_numpy(head.weight_scale)
+    if parametrization == "direct":  # b = theta_0
+        flat = to_numpy(head.bias)
+    else:  # b = theta_0 / sigma and sigma are stored exactly; their product is theta_0 up to float32 rounding
+        flat = to_numpy(head.bias) * to_numpy(head.weight_scale)
     np.testing.assert_allclose(flat, hypernets.functional.flatten_parameters(initial), rtol=1e-6, atol=0)
     # with the per-sample part switched off, every sample's INR is exactly the target's initial INR
     head.kernel.assign(np.zeros(head.kernel.shape, "float32"))
@@ -172,7 +175,8 @@ def test_full_head_starts_exactly_at_the_targets_initial_weights(faces):
     # the target's dense layers are frozen: the head owns every weight the INRs use
     assert len(model.target.trainable_variables) == 0
     trainable = {v.path for v in model.trainable_variables}
-    assert {head.kernel.path, head.bias.path} <= trainable and head.weight_scale.path not in trainable
+    assert {head.kernel.path, head.bias.path} <= trainable
+    assert head.weight_scale is None or head.weight_scale.path not in trainable
 
 
 @pytest.mark.parametrize("head", ["lowrank", "shift"])

@@ -14,10 +14,12 @@ power of two, so only the low ``log2 T`` bits of each product matter, and the pr
 whose partial products stay below ``2^31``. The indices are therefore identical on every backend and device (tested
 against a uint64 numpy reference).
 
-Gradients: the table is read with one ``keras.ops.take`` of all levels and corners. The gradient of that gather is a
-scatter-add: JAX and PyTorch materialise it as a dense array of the table's shape (exactly the table's size, no
-larger); TensorFlow returns ``tf.IndexedSlices`` holding one row per lookup. The cost per backend is measured in
-BENCHMARKS.md, section 8.
+Gradients: the table is read with one gather of all levels and corners. The gradient of that gather is a
+scatter-add into an array of the table's shape (exactly the table's size, never larger): JAX and PyTorch
+(``keras.ops.take``) produce it so; TensorFlow's own ``tf.gather`` gradient would be ``tf.IndexedSlices`` with one row
+per lookup -- several times the table for a full image, and applied wrongly by Keras' Adam where a row repeats -- so
+on TensorFlow :func:`keras_inr.backends.hashgrid_tensorflow.take_rows` sums it per row into the same dense gradient.
+The cost per backend is measured in BENCHMARKS.md, section 8.
 """
 
 from __future__ import annotations
@@ -256,7 +258,12 @@ class HashGridEncoding(_Float32Encoding):
     def call(self, inputs, training=None):
         coordinates = ops.cast(inputs, "float32")
         indices, weights = self.corner_indices(coordinates)
-        corner_features = ops.take(self.table, indices, axis=0)  # (..., L, 2^d, F)
+        if keras.backend.backend() == "tensorflow":  # a dense table-shaped gradient, as on JAX and PyTorch
+            from keras_inr.backends.hashgrid_tensorflow import take_rows
+
+            corner_features = take_rows(self.table.value, indices)  # (..., L, 2^d, F)
+        else:
+            corner_features = ops.take(self.table, indices, axis=0)
         if keras.backend.standardize_dtype(corner_features.dtype) != "float32":
             corner_features = ops.cast(corner_features, "float32")
         features = ops.sum(weights[..., None] * corner_features, axis=-2)  # (..., L, F)

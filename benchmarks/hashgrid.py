@@ -124,6 +124,107 @@ def run_one(model_name: str, image_name: str, size: int, settings: dict, seed: i
     }
 
 
+def backward_cost(points: int, repeats: int = 10, hashgrid: dict | None = None) -> dict:
+    """Forward and forward+backward time of the encoding alone on ``points`` 2-D points, and its table gradient.
+
+    The loss is the mean square of the encoding; the gradient is taken w.r.t. the table with each backend's own
+    compiled autodiff (``jax.jit(jax.value_and_grad)``, ``tf.function`` + ``GradientTape``, eager PyTorch
+    ``backward``), as ``model.fit`` does it. Returns the medians, the gradient's type and element count next to the
+    table's, and the rows a plain per-lookup gradient (``tf.IndexedSlices`` of ``tf.gather``) would hold.
+    """
+    import keras
+
+    from keras_inr.layers import HashGridEncoding
+
+    backend = keras.backend.backend()
+    layer = HashGridEncoding(seed=0, **(hashgrid or {}))
+    coordinates = np.random.default_rng(0).uniform(-1, 1, (points, 2)).astype("float32")
+    layer.build((None, 2))
+    x = keras.ops.convert_to_tensor(coordinates)
+    if backend == "jax":
+        import jax
+
+        def loss(table):
+            outputs, _ = layer.stateless_call([table], [], x)
+            return keras.ops.mean(outputs**2)
+
+        forward = jax.jit(loss)
+        both = jax.jit(jax.value_and_grad(loss))
+        table = layer.table.value
+        run_forward = lambda: forward(table).block_until_ready()  # noqa: E731
+        run_both = lambda: jax.block_until_ready(both(table))  # noqa: E731
+        gradient = both(table)[1]
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function
+        def forward():
+            return tf.reduce_mean(layer(x) ** 2)
+
+        @tf.function
+        def both():
+            with tf.GradientTape() as tape:
+                value = tf.reduce_mean(layer(x) ** 2)
+            return value, tape.gradient(value, layer.table.value)
+
+        run_forward = lambda: forward().numpy()  # noqa: E731
+        run_both = lambda: both()[1].numpy()  # noqa: E731
+        gradient = both()[1]
+    else:
+        import torch
+
+        def run_forward():
+            with torch.no_grad():
+                return float(torch.mean(layer(x) ** 2))
+
+        def run_both():
+            layer.table.value.grad = None
+            value = torch.mean(layer(x) ** 2)
+            value.backward()
+            return layer.table.value.grad
+
+        gradient = run_both()
+    timings = {}
+    for name, function in (("forward_s", run_forward), ("forward_backward_s", run_both)):
+        function()  # compile / warm up
+        samples = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            function()
+            samples.append(time.perf_counter() - start)
+        timings[name] = float(np.median(samples))
+    if backend == "tensorflow":
+        # The same with TensorFlow's own tf.gather gradient (IndexedSlices, one row per lookup), for comparison.
+        import keras_inr.backends.hashgrid_tensorflow as tf_module
+
+        original = tf_module.take_rows
+        tf_module.take_rows = lambda table, indices: tf.gather(table, indices)
+        try:
+            @tf.function
+            def plain():
+                with tf.GradientTape() as tape:
+                    value = tf.reduce_mean(layer(x) ** 2)
+                return value, tape.gradient(value, layer.table.value)
+
+            plain_gradient = plain()[1]
+            samples = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                plain()[1].values.numpy()
+                samples.append(time.perf_counter() - start)
+            timings["forward_backward_indexed_slices_s"] = float(np.median(samples))
+            timings["indexed_slices_elements"] = int(np.prod(plain_gradient.values.shape))
+        finally:
+            tf_module.take_rows = original
+    table_elements = int(np.prod(layer.table.shape))
+    lookups = points * layer.levels * 4
+    return {
+        "backend": backend, "points": points, "encoding": _encoding_description(layer), **timings,
+        "gradient_type": type(gradient).__name__, "gradient_elements": int(np.prod(gradient.shape)),
+        "table_elements": table_elements, "per_lookup_gradient_elements": lookups * layer.features_per_level,
+    }
+
+
 def _encoding_description(encoding) -> str:
     return (f"L={encoding.levels} F={encoding.features_per_level} T=2^{encoding.log2_table_size} "
             f"N={encoding.base_resolution}..{encoding.finest_resolution}")
@@ -197,6 +298,8 @@ def _parse(argv):
     parser.add_argument("--max-seconds", type=float, help="most seconds per run (default 600)")
     parser.add_argument("--models", default="hashgrid,siren", help="which of hashgrid, siren to run")
     parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument("--backward", type=int, metavar="POINTS",
+                        help="only measure the encoding's forward and backward pass on POINTS 2-D points")
     parser.add_argument("--worker-model", help=argparse.SUPPRESS)
     parser.add_argument("--worker-image", help=argparse.SUPPRESS)
     parser.add_argument("--worker-size", type=int, help=argparse.SUPPRESS)
@@ -227,6 +330,11 @@ def main(argv=None) -> str:
         return ""
     import keras
 
+    if arguments.backward:
+        result = backward_cost(arguments.backward, hashgrid=settings["hashgrid"])
+        text = json.dumps(result)
+        print(text)
+        return text
     passed = ["--targets", ",".join(f"{t:g}" for t in settings["targets"]), "--budget", str(settings["budget"]),
               "--max-steps", str(settings["max_steps"]), "--max-seconds", str(settings["max_seconds"])]
     results = []

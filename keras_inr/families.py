@@ -505,6 +505,8 @@ register(
     "gauss", GaussianDense, title="Gaussian", aliases=("gaussian",), model="keras_inr.models:GaussianINR",
     _builtin=True, _tuned_by_default=True, help="Gaussian layers exp(-(s (x W + b))^2)",
     paper="Ramasinghe & Lucey 2022, https://arxiv.org/abs/2111.15135, section 4",
+    # s = 10 and Adam 1e-3 with GaussianDense's U(-1/sqrt(n), 1/sqrt(n)) kernels and biases (the WIRE reference
+    # code's Gaussian INR), which train at width 256 where Glorot/zeros did not: BENCHMARKS.md, "Family defaults".
     hyperparameters=[
         Hyperparameter(
             "inverse_scale", 10.0, search=(3.0, 30.0),

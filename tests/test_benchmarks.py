@@ -130,3 +130,56 @@ def test_precision_quick_reports_every_policy(capsys):
     for row in rows.values():
         _positive_number(row[1])
         assert row[7] == "yes"  # finite outputs
+
+
+def test_families_quick_fits_and_times_two_families_on_both_protocols():
+    bench = _load("families")
+    backend = keras.backend.backend()
+    text = bench.main(["--quick", "--protocol", "both", "--backends", backend])
+    fit_part, tancik_part = text.split("Protocol tancik")
+    fit_rows = {row[0]: row for row in _table_rows(fit_part)}
+    assert set(fit_rows) == {"siren", "gauss"}
+    for row in fit_rows.values():
+        assert int(row[1]) > 0 and int(row[2]) == 16  # parameter count, width (--quick's)
+        assert math.isfinite(float(row[3])) and -1 <= float(row[4]) <= 1  # camera PSNR, SSIM
+        _positive_number(row[-1])  # seconds per step on the current backend
+    assert fit_rows["siren"][1] == fit_rows["gauss"][1]  # the same width, the same parameter count
+    assert f"s/step {backend}" in fit_part
+    tancik_part, settings_part = tancik_part.split("Settings")
+    tancik_rows = {row[0]: row for row in _table_rows(tancik_part)}
+    assert set(tancik_rows) == {"siren", "gauss"}
+    assert all(math.isfinite(float(row[3])) for row in tancik_rows.values())  # camera test PSNR
+    assert {row[0] for row in _table_rows(settings_part)} == {"siren", "gauss"}
+
+
+def test_families_matches_parameter_counts_and_keeps_the_earlier_gaussian_init():
+    bench = _load("families")
+    # WIRE's complex weights and the multi-bump layer's extra pairs: narrower models with SIREN's parameter count
+    widths = bench.family_widths(["siren", "wire", "multigauss"], 32, 2, match=True)
+    target = bench.parameter_count("siren", 1, 32, 2)
+    assert widths["siren"] == 32 and widths["multigauss"] < 32
+    for name in ("wire", "multigauss"):
+        assert abs(bench.parameter_count(name, 1, widths[name], 2) - target) <= 0.05 * target
+    assert bench.family_widths(["siren", "multigauss"], 32, 2, match=False) == {"siren": 32, "multigauss": 32}
+    # "gauss_glorot": the before row of the Gaussian default's before/after
+    from keras_inr import families
+
+    bench.register_gauss_glorot()
+    try:
+        model = bench.build(bench.GAUSS_GLOROT, 1, 16, 2)
+        model(np.zeros((1, 2), dtype="float32"))
+    finally:
+        families.unregister(bench.GAUSS_GLOROT)  # other tests iterate over every registered family
+    biases = [keras.ops.convert_to_numpy(weight) for weight in model.weights if weight.path.endswith("bias")]
+    assert biases and all(np.all(bias == 0) for bias in biases[:-1])  # zero hidden biases (Glorot/zeros)
+    gauss = bench.build("gauss", 1, 16, 2)
+    gauss(np.zeros((1, 2), dtype="float32"))
+    assert np.any(keras.ops.convert_to_numpy(gauss.weights[1]) != 0)  # fan-in uniform biases
+
+
+def test_families_rejects_unknown_families_and_protocols():
+    bench = _load("families")
+    with pytest.raises(ValueError, match="--families"):
+        bench.main(["--quick", "--families", "siren,nonsense"])
+    with pytest.raises(ValueError, match="--protocol"):
+        bench.main(["--quick", "--protocol", "nonsense"])

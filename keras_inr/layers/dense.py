@@ -411,16 +411,23 @@ class GaussianDense(CoordinateDense):
     """Gaussian-activated layer ``exp(-(s (x W + b))^2)``.
 
     Ramasinghe & Lucey 2022, "Beyond Periodicity: Towards a Unifying Framework for Activations in Coordinate-MLPs",
-    https://arxiv.org/abs/2111.15135, section 4; Xavier-uniform kernels and zero biases, as in the paper's code.
-    Under a 16-bit compute dtype ``s z`` and the Gaussian are computed in float32
-    (:func:`keras_inr.activations.gaussian`).
+    https://arxiv.org/abs/2111.15135, section 4. Under a 16-bit compute dtype ``s z`` and the Gaussian are computed
+    in float32 (:func:`keras_inr.activations.gaussian`).
+
+    Initialisation: kernel and bias ``U(-1/sqrt(n), 1/sqrt(n))`` (n = fan-in), ``torch.nn.Linear``'s default, which
+    the Gaussian INR of the WIRE reference code keeps (``vishwa91/wire``, ``modules/gauss.py``). The paper leaves
+    the initialisation open (it argues the Gaussian is robust to it). Glorot kernels with zero biases, keras-inr's
+    earlier default, train poorly at realistic widths: every first-layer unit is a ridge through the origin, and
+    at width 256 Glorot's bound ``sqrt(6 / (2 + 256))`` makes those ridges so wide that the second layer sums
+    near-constant positive inputs and many of its units saturate (``exp(-(s z)^2)`` about 0 on every pixel).
+    Measured in BENCHMARKS.md ("Family defaults").
 
     Args:
         units: number of outputs.
         inverse_scale: ``s = 1/(sqrt(2) sigma)`` of the paper's ``exp(-z^2/(2 sigma^2))``; larger is sharper.
         use_bias: whether to add a bias.
-        kernel_initializer: Keras initializer (Glorot uniform by default).
-        bias_initializer: Keras initializer (zeros by default).
+        kernel_initializer: ``None`` for ``U(-1/sqrt(n), 1/sqrt(n))``, or any Keras initializer.
+        bias_initializer: ``"fan_in_uniform"`` (default, ``U(-1/sqrt(n), 1/sqrt(n))``) or any Keras initializer.
         **kwargs: standard layer arguments.
 
     Shapes:
@@ -435,8 +442,8 @@ class GaussianDense(CoordinateDense):
         units: int,
         inverse_scale: float = 10.0,
         use_bias: bool = True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
+        kernel_initializer=None,
+        bias_initializer=FAN_IN_UNIFORM,
         **kwargs,
     ):
         super().__init__(
@@ -450,6 +457,9 @@ class GaussianDense(CoordinateDense):
 
     def activate(self, preactivation):
         return inr_activations.gaussian(preactivation, self.hyperparameter("inverse_scale"))
+
+    def default_kernel_initializer(self, fan_in: int):
+        return inr_initializers.FanInUniform(fan_in)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "inverse_scale": self.inverse_scale}

@@ -106,3 +106,71 @@ def test_render_large_volume():
     coordinates = np.stack([coordinate_grid(shape, int(i), int(i) + 1)[0] for i in flat])
     expected = np.asarray(keras.ops.convert_to_numpy(keras.ops.stop_gradient(model(coordinates))))
     np.testing.assert_allclose(volume.reshape(-1, 1)[flat], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_render_to_file_streams_batches_and_equals_render(tmp_path, monkeypatch):
+    inner = keras_inr.SIREN(out_dims=2, width=8, depth=1, in_dims=2)
+    model = CountingModel(inner)
+    calls = []
+    predict = keras_inr.rendering._predict
+
+    def counting(model, coordinates):
+        calls.append(coordinates.shape)
+        return predict(model, coordinates)
+
+    monkeypatch.setattr(keras_inr.rendering, "_predict", counting)
+    path = keras_inr.rendering.render_to_file(model, (9, 7), tmp_path / "field.npy", batch_size=16)
+    assert path == tmp_path / "field.npy" and sorted(p.name for p in tmp_path.iterdir()) == ["field.npy"]
+    stored = np.load(path)
+    assert stored.dtype == np.float32 and stored.shape == (9, 7, 2)
+    np.testing.assert_array_equal(stored, render(inner, (9, 7), batch_size=16))
+    np.testing.assert_allclose(stored, direct(inner, (9, 7)), rtol=1e-5, atol=1e-5)
+    concrete = [s for s in model.batch_shapes if s[0] is not None]
+    assert set(concrete) == {(16, 2)}
+    assert calls[:4] == [(16, 2)] * 4  # 63 points: 4 calls of 16 (the model never sees more than batch_size points)
+    with pytest.raises(ValueError, match=r"`path` must be a file path ending in \.npy"):
+        keras_inr.rendering.render_to_file(inner, (4, 4), tmp_path / "field.png")
+    with pytest.raises(ValueError, match="`path`.*does not exist"):
+        keras_inr.rendering.render_to_file(inner, (4, 4), tmp_path / "missing" / "field.npy")
+    with pytest.raises(ValueError, match="2-D coordinates"):
+        keras_inr.rendering.render_to_file(inner, (4, 4, 4), tmp_path / "bad.npy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["field.npy"]  # a failed render leaves no file
+
+
+def test_render_into_a_memmap(tmp_path, siren2d):
+    out = np.lib.format.open_memmap(tmp_path / "image.npy", mode="w+", dtype=np.float32, shape=(6, 5, 3))
+    assert render(siren2d, (6, 5), batch_size=7, out=out) is out
+    out.flush()
+    np.testing.assert_allclose(np.load(tmp_path / "image.npy"), direct(siren2d, (6, 5)), rtol=1e-5, atol=1e-5)
+    for bad in (np.zeros((6, 5, 3)), np.zeros((5, 6, 3), np.float32), np.zeros((6, 5, 3), np.float32).T, [0.0]):
+        with pytest.raises(ValueError, match="`out` must be a writable, C-contiguous float32 array"):
+            render(siren2d, (6, 5), out=bad)
+    read_only = np.zeros((6, 5, 3), np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="`out`"):
+        render(siren2d, (6, 5), out=read_only)
+    with pytest.raises(ValueError, match="`out` has 2 channels but the model outputs 3"):
+        render(siren2d, (6, 5), out=np.zeros((6, 5, 2), np.float32))
+
+
+def test_render_to_file_memory_is_one_batch(tmp_path):
+    """Host (numpy) memory of a file render stays near one batch (plus call overhead), far below the output."""
+    import tracemalloc
+
+    model = keras_inr.SIREN(out_dims=3, width=8, depth=1, in_dims=2)
+    # compile the predict function for 512-point batches, and import what the file render imports, first
+    keras_inr.rendering.render_to_file(model, (32, 32), tmp_path / "warm.npy", batch_size=512)
+    shape, output_bytes = (256, 256), 256 * 256 * 3 * 4
+    tracemalloc.start()
+    try:
+        baseline, _ = tracemalloc.get_traced_memory()
+        keras_inr.rendering.render_to_file(model, shape, tmp_path / "big.npy", batch_size=512)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        render(model, shape, batch_size=512)
+        _, in_memory_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - baseline < output_bytes / 4, (peak - baseline, output_bytes)
+    assert in_memory_peak - baseline >= output_bytes  # the in-memory render does hold the whole output
+    np.testing.assert_array_equal(np.load(tmp_path / "big.npy"), render(model, shape, batch_size=512))

@@ -4,6 +4,7 @@ sub-steps, the convolutional encoder and snapshots; run under every KERAS_BACKEN
 from __future__ import annotations
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -12,7 +13,7 @@ from keras import ops
 
 import hypernets
 import keras_inr
-from hypernets.functional import initial_weights
+from hypernets.functional import initial_weights, weight_scales
 from keras_inr import testing
 from keras_inr.callbacks import RenderSnapshots
 
@@ -70,6 +71,7 @@ def test_per_layer_head_keeps_the_layer_contract():
         train_data=_OneBatch(data, _zeros_like_outputs(outputs)),
         compile_kwargs={"optimizer": keras.optimizers.Adam(1e-2), "loss": "mse"},
         expected_num_non_trainable_weights=0,
+        policies=("float32", "mixed_float16"),  # every policy runs for the heads inside (test_hypernets_contract)
     )
 
 
@@ -167,11 +169,12 @@ def test_lowrank_per_sample_bias_and_modulation_scale():
     head = hypernets.LowRankHead(target, rank=2, per_sample_bias=True, learn_scale=True, init_scale=0.5, seed=1)
     data = features(3)
     weights = head(data)
-    for (_, bias), (_, base_bias) in zip(weights, start):
+    for (_, bias), (base_kernel, base_bias) in zip(weights, start):
         assert tuple(bias.shape) == (3, *base_bias.shape)
         bias = to_numpy(bias)
         assert np.abs(bias[0] - bias[1]).max() > 0  # per sample
-        assert np.abs(bias - base_bias).max() < 3 * np.std(base_bias) + 1e-6  # small offsets of the base bias
+        # offsets of the base bias of about init_scale times its scale (the kernel's, for the 1-unit output layer)
+        assert np.abs(bias - base_bias).max() < 2.5 * weight_scales(base_kernel, base_bias)[1]
     # the trainable scale a: W = W_base (1 + a (2 sigmoid(UV/s) - 1)); a = 0 gives the base kernels back, a = 2
     # doubles the deviation from them
     plain = [to_numpy(kernel) for kernel, _ in weights]
@@ -278,6 +281,7 @@ def test_conv_encoder_keeps_the_layer_contract():
         expected_output_shape=(2, 5),
         # a stem, 2 blocks of 2 norms + 2 convs (the second with a 1x1 skip), a norm and the dense layer
         expected_num_trainable_weights=2 + 8 + 10 + 2 + 2,
+        policies=("float32", "mixed_bfloat16"),  # (the layers inside are Keras' own; kept short)
     )
 
 
@@ -312,14 +316,15 @@ def test_conv_encoder_bad_arguments_and_inputs():
 @pytest.mark.parametrize(
     "encoder, shape",
     [
-        (lambda: keras.layers.Conv2D(4, 3), "(None, 6, 6, 4)"),  # feature maps, not vectors
-        (lambda: keras.layers.Dense(4), "(None, 8, 8, 4)"),  # per-pixel features
+        (lambda: keras.layers.Conv2D(4, 3), "(2, 6, 6, 4)"),  # feature maps, not vectors
+        (lambda: keras.layers.Dense(4), "(2, 8, 8, 4)"),  # per-pixel features
     ],
     ids=["conv", "dense"],
 )
 def test_encoders_that_do_not_produce_vectors_are_refused(images, encoder, shape):
     model = hypernets.HyperINR(encoder(), siren())
-    with pytest.raises(ValueError, match=r"`encoder` must map a batch of datapoints to feature vectors.*" + shape):
+    message = "`encoder` must map a batch of datapoints to feature vectors.*" + re.escape(shape)
+    with pytest.raises(ValueError, match=message):
         model(images[:2])
 
 
@@ -339,7 +344,7 @@ def test_render_snapshots_with_a_hyperinr_renderer(images, tmp_path):
     expected = np.round(np.clip(tile[..., 0], 0, 1) * 255)
     np.testing.assert_allclose(written.astype(float), expected, atol=1)
     assert np.all(tile[SIZE:, SIZE:] == 0)  # the empty cell
-    np.testing.assert_array_equal(tile[:SIZE, SIZE:], model.render(images[1:2], (SIZE, SIZE))[0])
+    np.testing.assert_allclose(tile[:SIZE, SIZE:], model.render(images[1:2], (SIZE, SIZE))[0], atol=1e-6)
 
 
 def test_snapshot_renderer_bad_input(images):

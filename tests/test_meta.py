@@ -187,7 +187,7 @@ def test_auto_decoding_trains_and_fits_the_latent_of_a_new_signal(tmp_path):
     history = model.fit(np.arange(16), train, batch_size=8, epochs=15, verbose=0).history
     assert history["loss"][-1] < 0.5 * history["loss"][0], history["loss"]
     frozen = values_of(model.weights)
-    latents = model.fit_latents(unseen, steps=30, learning_rate=0.1)
+    latents = model.fit_latents(unseen, steps=30, learning_rate=0.01)
     assert latents.shape == (2, 8)
     for a, b in zip(frozen, values_of(model.weights)):
         np.testing.assert_array_equal(a, b)  # the network and the training latents are frozen

@@ -218,15 +218,16 @@ def test_full_head_direct_steps_are_in_weight_units():
     """One SGD step on the bias moves every emitted weight by the same absolute amount in "direct" and by the same
     amount relative to its layer's scale in "equalized" (the difference the faces study measured)."""
     moves = {}
+    target = siren()
     for parametrization in ("direct", "equalized"):
-        head = hypernets.FullHead(siren(), parametrization=parametrization, seed=0)
+        head = hypernets.FullHead(target, parametrization=parametrization, seed=0)
         data = np.zeros((1, FEATURES), "float32")
         before = [to_numpy(k) for k, _ in head(data)]
         head.bias.assign(head.bias + 1e-3)
         after = [to_numpy(k) for k, _ in head(data)]
         moves[parametrization] = [float(np.mean(a - b)) for a, b in zip(after, before)]
     np.testing.assert_allclose(moves["direct"], 1e-3, rtol=1e-3)
-    scales = [np.std(kernel) for kernel, _ in initial_weights(siren())]
+    scales = [np.std(kernel) for kernel, _ in initial_weights(target)]  # sigma: the std of the head's own draw
     ratios = np.array(moves["equalized"]) / 1e-3
     assert ratios[0] > 10 * ratios[1]  # the first layer's kernel is much larger than the hidden one's
     assert all(0.5 < r / s < 2 for r, s in zip(ratios, scales))

@@ -130,6 +130,23 @@ def run_dataset(name: str, train: np.ndarray, test: np.ndarray, args) -> dict:
     return rows
 
 
+def step_times(train: np.ndarray, args) -> None:
+    """Print the median time of one meta training step per order (``--step-times N``: N timed steps after one)."""
+    for order in args.orders.split(","):
+        args.first_order = order == "first"
+        model = meta_model(args)
+        model.compile(optimizer=keras.optimizers.Adam(args.meta_learning_rate))
+        model.fit(train[: args.batch_size], batch_size=args.batch_size, epochs=1, verbose=0)  # compiles
+        times = []
+        for _ in range(args.step_times):
+            start = time.perf_counter()
+            model.fit(train[: args.batch_size], batch_size=args.batch_size, epochs=1, verbose=0)
+            times.append(time.perf_counter() - start)
+        print(f"{keras.backend.backend()}: {order}-order meta step ({args.inner_steps} inner steps, batch "
+              f"{args.batch_size}, {train.shape[1]}x{train.shape[2]}, SIREN {args.width}x{args.depth}): median "
+              f"{1000 * np.median(times):.0f} ms over {args.step_times} steps", flush=True)
+
+
 def table(results: dict) -> str:
     lines = ["| dataset | model | held-out PSNR (dB, mean +- std) | training PSNR (dB, 40 images) | training steps "
              "| training time (s, after the first step) |", "|---|---|---:|---:|---:|---:|"]
@@ -164,6 +181,8 @@ def main(argv=None) -> dict:
                         help="at most 3 seconds per model, to check that the recipe runs")
     parser.add_argument("--out", default=os.path.join("runs", "meta_learning_faces"),
                         help="output folder for results.md and held_out.png (default: %(default)s)")
+    parser.add_argument("--step-times", type=int, default=0,
+                        help="only time N meta training steps per order on the faces (fit call per step) and exit")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.quick:
@@ -173,6 +192,9 @@ def main(argv=None) -> dict:
     loaders = {"faces (25x25)": lambda: load_faces(args.held_out, args.seed),
                "digits (8x8)": lambda: load_digits(args.digits_held_out, args.seed)}
     chosen = [key for key in loaders if key.split(" ")[0] in args.datasets.split(",")]
+    if args.step_times > 0:
+        step_times(load_faces(args.held_out, args.seed)[0], args)
+        return {}
     print(f"{keras.backend.backend()}: SIREN width {args.width} depth {args.depth}, {args.seconds:.0f} s of training "
           f"per model, batch {args.batch_size}, {args.inner_steps} inner steps (inner learning rate "
           f"{args.inner_learning_rate:g}, Meta-SGD), outer Adam {args.meta_learning_rate:g}; shift head Adam "

@@ -205,6 +205,27 @@ def test_as_encoding_of_a_coordinate_mlp_saves_and_loads(tmp_path):
     restored = keras.saving.load_model(path)
     assert isinstance(restored.encoding, HashGridEncoding)
     np.testing.assert_allclose(to_numpy(restored(coordinates)), before, rtol=1e-6, atol=1e-7)
+    volume = keras_inr.render(restored, (3, 4, 5), batch_size=16)  # a 3-D grid, in padded batches
+    grid = keras_inr.data.coordinate_grid((3, 4, 5))
+    np.testing.assert_allclose(volume.reshape(-1, 2), to_numpy(model(grid)), rtol=1e-5, atol=1e-6)
+
+
+def test_tuner_searches_the_hash_grid_and_compiles_with_its_optimiser():
+    keras_tuner = pytest.importorskip("keras_tuner")
+    from keras_inr import tuning
+
+    hypermodel = tuning.INRHyperModel(out_dims=1, families=["hashgrid"], width=8, depth=2, jit_compile=False)
+    summary = hypermodel.search_space_summary()
+    for name in ("levels", "features_per_level", "log2_table_size", "finest_resolution"):
+        assert f"{name} (hashgrid)" in summary, name
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("levels", 2)
+    hp.Fixed("log2_table_size", 12)
+    hp.Fixed("finest_resolution", 64)
+    model = hypermodel.build(hp)
+    assert isinstance(model.encoding, HashGridEncoding) and model.encoding.levels == 2
+    assert (float(model.optimizer.beta_2), float(model.optimizer.epsilon)) == (0.99, 1e-15)
+    assert np.isfinite(to_numpy(model(np.zeros((3, 2), "float32")))).all()
 
 
 @pytest.mark.parametrize(

@@ -142,7 +142,7 @@ def recommended_config(width: int, depth: int) -> dict:
     ``--quick`` runs shrink it) with the family's recommended training.
 
     Returns:
-        ``{"family", "model" (hyperparameters), "width", "depth", "learning_rate", "schedule"}``.
+        ``{"family", "model" (hyperparameters), "width", "depth", "learning_rate", "schedule", "values"}``.
     """
     from keras_inr import families, training
 
@@ -154,6 +154,7 @@ def recommended_config(width: int, depth: int) -> dict:
         "width": min(model.get("width", width), width),
         "depth": min(model.get("depth", depth), depth),
         **recommended_training(family),
+        "values": "mean",  # fit_signal's default output_bias="mean" (keras_inr.fitting.centre_output_bias)
     }
 
 

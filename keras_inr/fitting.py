@@ -72,6 +72,57 @@ RESULT_FILES = ("reconstruction.png", "comparison.png", "model.keras", "metrics.
 MAX_IMAGE_SIDE = 8192
 
 
+#: :func:`fit_signal`'s ``output_bias`` choices.
+OUTPUT_BIASES = ("mean", "zeros")
+
+
+def centre_output_bias(model: keras.Model, values) -> bool:
+    """Set the output layer's bias of ``model`` to the per-channel mean of ``values`` (building the model if needed).
+
+    An INR ends in a linear layer, ``h W + b``. SIREN's initialisation (Sitzmann et al. 2020,
+    https://arxiv.org/abs/2006.09661, section 3.2) makes ``h W`` a zero-mean signal of small amplitude, so a target
+    in ``[0, 1]`` leaves the network to learn the mean first; the reference fits images mapped to ``[-1, 1]``.
+    Starting ``b`` at the data mean makes the residual to learn zero-centred without changing what the model
+    outputs: it keeps mapping coordinates to values on the data's own scale, so rendering and saved models need
+    nothing undone. :func:`fit_signal` does this by default (``output_bias="mean"``); measurements in
+    BENCHMARKS.md, "Family defaults".
+
+    Args:
+        model: a keras-inr model (:class:`keras_inr.models.CoordinateMLP` or a subclass: anything with an
+            ``output_layer`` that has a ``bias``); built for ``(None, model.in_dims)`` inputs if not built yet.
+        values: ``(N, out_dims)`` target values, real and finite.
+
+    Returns:
+        ``True`` if the bias was set; ``False`` (model unchanged) if the model has no ``output_layer`` with a bias.
+
+    Raises:
+        ValueError: naming ``values`` when it is not a 2-D array of real, finite numbers with one column per output.
+    """
+    from keras_inr.validation import check_real_array
+
+    values = check_real_array("values", values, ndim=2)
+    layer = getattr(model, "output_layer", None)
+    if layer is None:
+        return False
+    if not model.built:
+        model.build((None, int(getattr(model, "in_dims", None) or 2)))
+    bias = getattr(layer, "bias", None)
+    if bias is None:
+        return False
+    mean = np.asarray(values, np.float64).mean(axis=0)
+    if not bias.shape or tuple(bias.shape)[0] != mean.shape[0]:
+        raise ValueError(
+            f"`values` must have {tuple(bias.shape)[:1]} column(s), one per model output, got shape {values.shape}."
+        )
+    new = np.array(keras.ops.convert_to_numpy(bias), np.float64)
+    if new.ndim == 2:  # a complex output layer's bias, (units, [real, imaginary]): the output is the real part
+        new[:, 0] = mean
+    else:
+        new = mean
+    bias.assign(new.astype(keras.backend.standardize_dtype(bias.dtype)))
+    return True
+
+
 @dataclasses.dataclass
 class FitResult:
     """What :func:`fit_signal` produced.
@@ -130,6 +181,7 @@ def fit_signal(
     save_every: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     divergence_factor: float | None = None,
+    output_bias: str = "mean",
     verbose: int = 0,
     log: Callable[[str], None] | None = None,
     distribution=None,
@@ -175,6 +227,12 @@ def fit_signal(
         divergence_factor: the :class:`keras_inr.callbacks.DivergenceGuard` that stops a diverged run counts a loss
             above this many times its first step's as exploded; ``None`` takes
             :data:`keras_inr.callbacks.DIVERGENCE_FACTOR` (NaN and infinite losses always count).
+        output_bias: ``"mean"`` (default) starts the output layer's bias at the image's per-channel mean
+            (:func:`centre_output_bias`), so that the network starts from zero-centred residuals, as SIREN's
+            initialisation assumes, while the model still maps coordinates to the image's own ``[0, 1]`` values
+            (nothing to undo when rendering or loading ``model.keras``); ``"zeros"`` keeps the layer's own
+            initialiser (the behaviour before this option). Why: BENCHMARKS.md, "Family defaults". Without effect
+            when resuming (the backup's weights are restored).
         verbose: Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.
         log: called with each human-readable status line (the plan, notes, the result), e.g. ``print``; ``None``
             is silent.
@@ -235,6 +293,7 @@ def fit_signal(
         raise ValueError(f"`divergence_factor` must be greater than 1, got {divergence_factor!r}.")
     if log is not None and not callable(log):
         raise ValueError(f"`log` must be a callable taking a line of text (e.g. print) or None, got {log!r}.")
+    output_bias = check_choice("output_bias", output_bias, OUTPUT_BIASES)
     callbacks = list(callbacks)
     for callback in callbacks:
         if not isinstance(callback, keras.callbacks.Callback):
@@ -275,6 +334,7 @@ def fit_signal(
         "image": image_id, "shape": [height, width_pixels, channels], "model": record.name, "width": width,
         "depth": depth, "hyperparameters": model_hyperparameters, "steps": steps, "steps_per_epoch": steps_per_epoch,
         "learning_rate": learning_rate, "schedule": schedule, "batch_size": batch_size, "seed": seed,
+        "output_bias": output_bias,
     }
     say(
         f"image {source} as {height}x{width_pixels}x{channels}; model {record.name} width {width} depth {depth} "
@@ -295,6 +355,8 @@ def fit_signal(
     # --- model and training -------------------------------------------------------------------------------------
     keras.utils.set_random_seed(seed)
     model = record.build(channels, width=width, depth=depth, in_dims=2, **model_hyperparameters)
+    if output_bias == "mean" and not centre_output_bias(model, values):
+        say(f"note: {type(model).__name__} has no `output_layer` with a bias; `output_bias` 'mean' not applied")
     compile_inr(
         model, learning_rate=learning_rate, schedule=schedule, total_steps=steps,
         final_learning_rate_fraction=defaults["final_learning_rate_fraction"],
@@ -491,6 +553,8 @@ def _prepare_out(out: Path, settings: dict, resume: bool, overwrite: bool, save_
     run_config_path = backup / "run_config.json"
     if resume and backed_up:
         previous = _read_run_config(run_config_path)
+        if previous is not None:  # backed up before `output_bias` existed; the restored weights decide it anyway
+            previous.setdefault("output_bias", settings.get("output_bias"))
         if previous is not None and previous != settings:
             changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
             details = "; ".join(f"`{k}`: backup {previous.get(k)!r}, now {settings.get(k)!r}" for k in changed)

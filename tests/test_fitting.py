@@ -13,7 +13,7 @@ import keras_inr
 from keras_inr import cli, families, metrics
 from keras_inr.callbacks import backed_up_epochs, is_backup_file
 from keras_inr.data import load_image
-from keras_inr.fitting import BACKUP_FILES, fit_signal
+from keras_inr.fitting import BACKUP_FILES, centre_output_bias, fit_signal
 from keras_inr.rendering import render
 from tests.conftest import CosineDense, to_numpy
 from tests.test_cli import InterruptAt, weights_of
@@ -173,6 +173,7 @@ def test_a_user_registered_family_fits_by_name_in_the_api_and_the_cli(tmp_path, 
         ({"divergence_factor": 1.0}, "`divergence_factor` must be greater than 1"),
         ({"callbacks": [object()]}, "`callbacks` must hold keras.callbacks.Callback"),
         ({"log": "print"}, "`log` must be a callable"),
+        ({"output_bias": "median"}, "`output_bias` must be one of"),
     ],
 )
 def test_bad_input_raises_a_value_error_naming_the_argument(arguments, message):
@@ -199,3 +200,42 @@ def test_max_size_downscales_but_never_upscales():
     np.testing.assert_array_equal(same.target, small)  # resizing to its own size changes nothing
     with pytest.raises(ValueError, match="`size` or `max_size`, not both"):
         fit_signal(small, size=8, max_size=7)
+
+
+def test_centre_output_bias_sets_the_output_bias_to_the_data_mean_and_keeps_the_model_in_data_units(tmp_path):
+    values = np.random.default_rng(0).uniform(0.2, 0.9, (64, 3)).astype("float32")
+    coordinates = np.random.default_rng(1).uniform(-1, 1, (64, 2)).astype("float32")
+    model = keras_inr.SIREN(out_dims=3, width=8, depth=2, in_dims=2)
+    before, bias_before = to_numpy(model(coordinates)), to_numpy(model.output_layer.bias)
+    assert centre_output_bias(model, values) is True
+    np.testing.assert_allclose(to_numpy(model.output_layer.bias), values.mean(axis=0), rtol=1e-6)
+    after = to_numpy(model(coordinates))  # only the offset moved: the same function, shifted
+    shift = values.mean(axis=0) - bias_before
+    np.testing.assert_allclose(after - before, np.broadcast_to(shift, after.shape), atol=1e-5)
+    # a complex output layer (WIRE): the real part of its bias is the one that reaches the output
+    wire = families.get("wire").build(3, width=8, depth=2, in_dims=2)
+    wire_before, real_bias_before = to_numpy(wire(coordinates)), to_numpy(wire.output_layer.bias)[:, 0]
+    assert centre_output_bias(wire, values)
+    shift = values.mean(axis=0) - real_bias_before
+    np.testing.assert_allclose(to_numpy(wire(coordinates)) - wire_before, np.broadcast_to(shift, wire_before.shape),
+                               atol=1e-5)
+    assert not centre_output_bias(keras.Sequential([keras.layers.Dense(3)]), values)  # no output_layer: unchanged
+    with pytest.raises(ValueError, match="`values` must have"):
+        centre_output_bias(model, values[:, :2])
+    with pytest.raises(ValueError, match="`values`"):
+        centre_output_bias(model, np.full((4, 3), np.nan))
+
+
+def test_fit_signal_centres_the_output_bias_by_default_and_renders_in_image_units(tmp_path):
+    image = load_image("camera", size=16)
+    untrained = fit_signal(image, width=16, depth=2, steps=1, learning_rate=1e-12)
+    # after one negligible step the render is the zero-mean SIREN function plus the image mean: mean error near 0
+    assert abs(float(untrained.reconstruction.mean()) - float(image.mean())) < 0.05
+    assert untrained.settings["output_bias"] == "mean"
+    zeros = fit_signal(image, width=16, depth=2, steps=1, learning_rate=1e-12, output_bias="zeros")
+    assert abs(float(zeros.reconstruction.mean())) < 0.2 < float(image.mean())
+    # the saved model renders [0, 1] images as fitted (nothing to undo after loading)
+    result = fit_signal(image, out=tmp_path / "run", **TINY)
+    loaded = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    np.testing.assert_allclose(render(loaded, (16, 16)), result.reconstruction, rtol=1e-5, atol=1e-5)
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["output_bias"] == "mean"

@@ -155,6 +155,16 @@ def test_meta_model_keeps_the_model_contract():
     )
 
 
+def test_auto_decoder_keeps_the_model_contract():
+    images, indices = waves(4), np.arange(4, dtype="int32")
+    testing.run_model_test(
+        AutoDecodingINR,
+        lambda dtype: {"target": small_target(), "num_signals": 4, "latent_dim": 4, "seed": 0},
+        input_data=indices, train_data=(indices, images), compile_kwargs={"optimizer": keras.optimizers.Adam(1e-2)},
+        run_precision_check=False,
+    )
+
+
 def test_save_and_load_are_exact_including_the_inner_learning_rates(tmp_path):
     images = waves(8)
     model = meta_model(inner_steps=2, inner_learning_rate=0.1, latent_dim=4, modulate="shift")

@@ -236,21 +236,22 @@ class HashGridEncoding(_Float32Encoding):
             d-linear weights (summing to 1 over the corners).
         """
         unit = ops.clip((coordinates + 1.0) * 0.5, 0.0, 1.0)
+        constant = ops.convert_to_tensor  # numpy constants as tensors (PyTorch warns on numpy-tensor arithmetic)
         resolutions = np.asarray(self.resolutions, dtype="float32")
-        positions = unit[..., None, :] * resolutions[:, None]  # (..., L, d)
-        cells = ops.minimum(ops.floor(positions), (resolutions - 1.0)[:, None])
+        positions = unit[..., None, :] * constant(resolutions[:, None])  # (..., L, d)
+        cells = ops.minimum(ops.floor(positions), constant((resolutions - 1.0)[:, None]))
         fractions = positions - cells  # in [0, 1]
         origin = ops.cast(cells, "int32")
-        corners = origin[..., None, :] + self._corner_bits  # (..., L, 2^d, d)
+        corners = origin[..., None, :] + constant(self._corner_bits)  # (..., L, 2^d, d)
         parts = []
         if self._num_direct:
             direct = corners[..., : self._num_direct, :, :]
-            parts.append(ops.sum(direct * self._strides[: self._num_direct, None, :], axis=-1))
+            parts.append(ops.sum(direct * constant(self._strides[: self._num_direct, None, :]), axis=-1))
         if self._num_direct < self.levels:
             parts.append(hash_indices(corners[..., self._num_direct :, :, :], self.log2_table_size))
         indices = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-2)
-        indices = indices + self._offsets[:, None]
-        bits = ops.convert_to_tensor(self._corner_bits.astype("float32"))
+        indices = indices + constant(self._offsets[:, None])
+        bits = constant(self._corner_bits.astype("float32"))
         fractions = fractions[..., None, :]  # (..., L, 1, d)
         weights = ops.prod(fractions * bits + (1.0 - fractions) * (1.0 - bits), axis=-1)
         return indices, weights

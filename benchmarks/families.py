@@ -335,8 +335,9 @@ def _resolve(settings: dict, backends: list[str]) -> dict:
     settings["backend_list"] = backends
     settings["widths"] = family_widths(settings["family_list"], settings["width"], settings["depth"],
                                        not settings["same_width"])
-    settings["timing_widths"] = family_widths(settings["family_list"], settings["timing_width"] or settings["width"],
-                                              settings["depth"], not settings["same_width"])
+    timing_width = settings["timing_width"] or settings["width"]
+    settings["timing_widths"] = settings["widths"] if timing_width == settings["width"] else family_widths(
+        settings["family_list"], timing_width, settings["depth"], not settings["same_width"])
     return settings
 
 

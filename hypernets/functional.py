@@ -114,7 +114,7 @@ def initial_weights(target) -> list[tuple]:
 def weight_scales(kernel: np.ndarray, bias: np.ndarray | None) -> tuple[float, float]:
     """Standard deviations of a layer's initial kernel and bias (estimated from one draw of its family's init).
 
-    Families with zero initial biases (Gaussian, ReLU) get the kernel's scale for the bias, so per-sample biases
+    Families with zero initial biases (ReLU, the output layer) get the kernel's scale for the bias, so per-sample biases
     still start with a non-degenerate spread.
     """
     kernel_scale = float(np.std(kernel))

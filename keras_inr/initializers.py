@@ -123,11 +123,6 @@ def fourier_feature_matrix(scale: float, seed: int | None = None) -> keras.initi
     return keras.initializers.RandomNormal(mean=0.0, stddev=float(scale), seed=seed)
 
 
-def xavier_uniform(seed: int | None = None) -> keras.initializers.Initializer:
-    """Glorot/Xavier uniform kernels, used by the Gaussian INR (Ramasinghe & Lucey 2022) and ReLU MLPs."""
-    return keras.initializers.GlorotUniform(seed=seed)
-
-
 @register
 class SymmetricUniform(_SeededInitializer):
     """``U(-scale, scale)`` for any shape: FINER's wider first-layer bias ``U(-k, k)``.

@@ -361,9 +361,8 @@ class MultiGaussianDense(ActivatedDense):
     (:func:`keras_inr.activations.gaussian_bumps`). ``bumps=1`` is the Gaussian family's layer. The ``K`` maps are
     stored as one kernel ``(in, units, K)`` and one bias ``(units, K)`` (``[..., k]`` is map ``k``), so hypernetwork
     heads generate them like any kernel with a trailing axis. Kernels and biases ``U(-1/sqrt(n), 1/sqrt(n))`` for ``n``
-    inputs, as the bump families of :class:`LaplacianDense` & co: on camera 64x64 (width 128, 300 steps) this reached
-    29.5 dB against 24.1 dB with Glorot-uniform maps and zero biases (the Gaussian family's), and the same at 128x128
-    (width 64).
+    inputs, as the bump families of :class:`LaplacianDense` & co and the Gaussian family (Glorot-uniform maps with zero
+    biases train worse; measured in BENCHMARKS.md, "Family defaults").
 
     Args:
         units: number of outputs.

@@ -1,14 +1,10 @@
-"""Recipe: fit a SIREN and a Fourier-feature network (and, on request, a Gaussian INR) to one image and compare them.
+"""Recipe: fit a SIREN, a Gaussian INR and a Fourier-feature network to one image and compare them.
 
 Each family is fitted with :func:`keras_inr.fit_signal`, exactly as ``keras-inr fit`` does: full batch, the
 registry's recommended hyperparameters (:meth:`keras_inr.families.Family.recommended`, e.g. SIREN ``w0 = 20``,
 Fourier features ``scale = 5`` with 256 frequencies, Gaussian ``inverse_scale = 10``) and the family's recommended
 training (:func:`keras_inr.training.recommended`: Adam with a cosine learning-rate decay; Fourier features at 3e-3).
 Why these values: BENCHMARKS.md, "Family defaults". Any registered family can be named in ``--families``.
-
-The Gaussian INR is opt-in (``--families siren,gauss,ffn``): at its current registry default it stays noisy at this
-recipe's settings (measured with JAX on a 2-core CPU at ``--quick``: Gaussian 14.96 dB, SIREN 28.88 dB, Fourier
-features 51.65 dB), so the recipe prints a note when it is asked for.
 
 It prints a markdown table (PSNR and SSIM of the full render against the image, training time) and saves
 ``comparison.png`` (target | each reconstruction, with error maps) and one PNG per family into ``--out``.
@@ -32,14 +28,8 @@ import numpy as np
 
 from keras_inr import data, families, plotting
 
-#: The families fitted by default. The Gaussian INR is left out: at its registry default it stays noisy at this
-#: recipe's settings (``GAUSS_NOTE``); name it in ``--families`` to fit it anyway.
-DEFAULT_FAMILIES = "siren,ffn"
-GAUSS_NOTE = (
-    "note: the Gaussian INR's registry default is known to stay noisy at this recipe's settings (measured at "
-    "--quick: Gaussian 14.96 dB, SIREN 28.88 dB, Fourier features 51.65 dB); read its panel as a known failure, "
-    "not as the family's best"
-)
+#: The families fitted by default (the three of the first keras-inr release; any registered family can be named).
+DEFAULT_FAMILIES = "siren,gauss,ffn"
 
 
 def fit_family(family: str, image: np.ndarray, steps: int, width: int, depth: int, seed: int) -> dict:
@@ -85,8 +75,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--depth", type=int, default=3, help="hidden layers (default: 3)")
     parser.add_argument(
         "--families", default=DEFAULT_FAMILIES,
-        help=f"comma-separated registered families, of {', '.join(families.names())} (default: {DEFAULT_FAMILIES}; "
-        "gauss is opt-in, its default is known to stay noisy at these settings)",
+        help=f"comma-separated registered families, of {', '.join(families.names())} (default: {DEFAULT_FAMILIES})",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/fit_image", help="output folder (default: runs/fit_image)")
@@ -111,8 +100,6 @@ def main(argv=None) -> list[dict]:
     print(f"backend {keras.backend.backend()}; image {args.image!r} {image.shape[0]}x{image.shape[1]}x"
           f"{image.shape[2]}; {args.steps} full-batch steps; width {args.width}, depth {args.depth}; each family's "
           "recommended hyperparameters and training (keras_inr.fit_signal)")
-    if "gauss" in names:
-        print(GAUSS_NOTE)
     results = []
     for family in names:
         result = fit_family(family, image, args.steps, args.width, args.depth, args.seed)

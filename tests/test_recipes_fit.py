@@ -25,12 +25,10 @@ def recipe():
 def test_quick_run_prints_a_table_and_saves_figures(recipe, tmp_path, capsys):
     results = recipe.main(["--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
-    # the Gaussian INR is opt-in while its default is known to stay noisy at these settings
-    assert [r["family"] for r in results] == ["siren", "ffn"]
-    assert "Gaussian" not in printed
+    assert [r["family"] for r in results] == ["siren", "gauss", "ffn"]
     table = [line for line in printed.splitlines() if line.startswith("| ")]
-    assert len(table) == 1 + 2  # header + one row per family
-    for name in ("SIREN", "Fourier features"):
+    assert len(table) == 1 + 3  # header + one row per family
+    for name in ("SIREN", "Gaussian", "Fourier features"):
         assert any(line.startswith(f"| {name} |") for line in table)
 
     target = load_image("camera", size=32)
@@ -52,7 +50,7 @@ def test_quick_run_prints_a_table_and_saves_figures(recipe, tmp_path, capsys):
 def test_family_subset_and_bad_arguments(recipe, tmp_path, capsys):
     results = recipe.main(["--quick", "--families", "gauss", "--steps", "5", "--out", str(tmp_path)])
     assert [r["family"] for r in results] == ["gauss"]
-    assert recipe.GAUSS_NOTE in capsys.readouterr().out  # asked for, it comes with the note
+    assert "SIREN" not in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_:
         recipe.main(["--families", "siren,mlp", "--out", str(tmp_path)])
     assert exit_.value.code == 2

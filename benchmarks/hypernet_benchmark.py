@@ -134,7 +134,9 @@ def _numpy_weights(model) -> dict:
     return {
         "encoder": [(ops.convert_to_numpy(d.kernel), ops.convert_to_numpy(d.bias)) for d in dense],
         "head": (ops.convert_to_numpy(model.head.kernel), ops.convert_to_numpy(model.head.bias)),
-        "weight_scale": ops.convert_to_numpy(model.head.weight_scale),  # fixed (non-trainable)
+        # fixed (non-trainable) per-parameter scale of the "equalized" full head; 1 for the default "direct" head
+        "weight_scale": (np.ones((), np.float32) if model.head.weight_scale is None
+                         else ops.convert_to_numpy(model.head.weight_scale)),
     }
 
 

@@ -22,6 +22,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_inr.validation import check_positive_int
+
 
 @dataclass(frozen=True)
 class LayerSpec:
@@ -93,6 +95,34 @@ def check_target(target) -> None:
             "`target` must be a keras-inr model (e.g. keras_inr.SIREN(out_dims=1, width=32, depth=2)) exposing "
             f"`weight_layers` and `call_with_weights`, got {target!r}."
         )
+
+
+def prepare_target(target, in_dims: int | None = None) -> tuple:
+    """Resolve a hypernetwork's ``target`` argument: deserialise a config dict, check it (:func:`check_target`),
+    settle the coordinate dimension and build the target eagerly (the heads and modulations start from its weights).
+
+    Args:
+        target: a keras-inr model or its serialised config.
+        in_dims: the coordinate dimension, or ``None`` for the target's own (2 for an unbuilt target).
+
+    Returns:
+        ``(target, in_dims)``: the built target and the coordinate dimension.
+
+    Raises:
+        ValueError: for a target that is not a keras-inr model, or an ``in_dims`` the built target disagrees with.
+    """
+    if isinstance(target, dict):
+        target = keras.saving.deserialize_keras_object(target)
+    check_target(target)
+    target_in_dims = getattr(target, "in_dims", None) if target.built else None
+    if in_dims is None:
+        in_dims = target_in_dims if target_in_dims is not None else 2
+    in_dims = check_positive_int("in_dims", in_dims)
+    if target_in_dims is not None and int(target_in_dims) != in_dims:
+        raise ValueError(f"`in_dims`={in_dims} but the target was built for {target_in_dims}-D coordinates.")
+    if not target.built:
+        target.build((None, in_dims))
+    return target, in_dims
 
 
 def initial_weights(target) -> list[tuple]:

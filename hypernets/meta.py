@@ -35,7 +35,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from hypernets.functional import check_coordinates, check_target, evaluate_inrs, layer_specs
+from hypernets.functional import check_coordinates, evaluate_inrs, layer_specs, prepare_target
 from hypernets.meta_trainers import trainer_for_backend
 from keras_inr import rendering
 from keras_inr.data import coordinate_grid
@@ -82,20 +82,14 @@ class ModulatedINR(keras.Model):
         **kwargs: standard ``keras.Model`` arguments (``name``, ``dtype``).
     """
 
+    #: What the fixed loss is, for the error that refuses ``compile(loss=...)`` (set by each subclass).
+    fixed_loss = "fixed"
+    _COMPILE_KEYS = ("loss", "metrics", "weighted_metrics", "loss_weights")
+
     def __init__(self, target, latent_dim: int | None = None, modulate: str = "shift", in_dims: int | None = None,
                  max_val: float = 1.0, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(target, dict):
-            target = keras.saving.deserialize_keras_object(target)
-        check_target(target)
-        target_in_dims = getattr(target, "in_dims", None) if target.built else None
-        if in_dims is None:
-            in_dims = target_in_dims if target_in_dims is not None else 2
-        self.in_dims = check_positive_int("in_dims", in_dims)
-        if target_in_dims is not None and int(target_in_dims) != self.in_dims:
-            raise ValueError(f"`in_dims`={self.in_dims} but the target was built for {target_in_dims}-D coordinates.")
-        if not target.built:
-            target.build((None, self.in_dims))
+        target, self.in_dims = prepare_target(target, in_dims)
         self.target = target
         self.out_dims = int(target.out_dims)
         self.modulate = check_choice("modulate", modulate, MODULATE)
@@ -245,6 +239,27 @@ class ModulatedINR(keras.Model):
         )
         return config
 
+    def compile(self, optimizer="adam", **kwargs):
+        """Configure training: the ``optimizer`` and ``keras.Model.compile`` options (``jit_compile``, ...).
+        The loss is fixed (:attr:`fixed_loss`); the logs report ``loss`` and ``psnr``.
+
+        Raises:
+            ValueError: naming ``loss`` / ``metrics`` / ``weighted_metrics`` / ``loss_weights`` when given.
+        """
+        for key in self._COMPILE_KEYS:
+            if kwargs.get(key) is not None:
+                raise ValueError(f"{type(self).__name__}.compile does not take `{key}`; its loss is "
+                                 f"{self.fixed_loss} and its logs report `loss` and `psnr`.")
+            kwargs.pop(key, None)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config: dict) -> None:
+        config = keras.saving.deserialize_keras_object(config)
+        for key in self._COMPILE_KEYS:
+            config.pop(key, None)
+        self.compile(**config)
+        self.optimizer.build(self.trainable_variables)
+
 
 @register
 class MetaModulatedINR(MetaTrainer, ModulatedINR):
@@ -295,6 +310,8 @@ class MetaModulatedINR(MetaTrainer, ModulatedINR):
         >>> codes = model.fit_modulations(new_images)  # doctest: +SKIP
         >>> model.render(codes, (25, 25)).shape  # doctest: +SKIP
     """
+
+    fixed_loss = "the mean squared error after the inner steps"
 
     def __init__(self, target, inner_steps: int = 3, inner_learning_rate: float = 1e-2, meta_sgd: bool = True,
                  first_order: bool = False, latent_dim: int | None = None, modulate: str = "shift",
@@ -453,23 +470,6 @@ class MetaModulatedINR(MetaTrainer, ModulatedINR):
             check_real_array("y", y)
             self.check_coordinates_values(x, y, ("x", "y"))
 
-    def compile(self, optimizer="adam", **kwargs):
-        """Configure training: the outer ``optimizer`` and ``keras.Model.compile`` options (``jit_compile``, ...).
-        The loss is the mean squared error after the inner steps; the logs report ``loss`` and ``psnr``."""
-        for key in ("loss", "metrics", "weighted_metrics", "loss_weights"):
-            if kwargs.get(key) is not None:
-                raise ValueError(f"MetaModulatedINR.compile does not take `{key}`; its loss is the mean squared "
-                                 "error after the inner steps and its logs report `loss` and `psnr`.")
-            kwargs.pop(key, None)
-        super().compile(optimizer=optimizer, **kwargs)
-
-    def compile_from_config(self, config: dict) -> None:
-        config = keras.saving.deserialize_keras_object(config)
-        for key in ("loss", "metrics", "weighted_metrics", "loss_weights"):
-            config.pop(key, None)
-        self.compile(**config)
-        self.optimizer.build(self.trainable_variables)
-
     def get_build_config(self) -> dict:
         return {}
 
@@ -510,6 +510,8 @@ class AutoDecodingINR(ModulatedINR):
     *grid_shape, out_dims)``.
     """
 
+    fixed_loss = "the signals' mean squared error plus the latent prior"
+
     def __init__(self, target, num_signals: int, latent_dim: int = 64, latent_init_stddev: float = 0.01,
                  latent_regularization: float = 1e-4, modulate: str = "shift", in_dims: int | None = None,
                  max_val: float = 1.0, seed: int | None = None, **kwargs):
@@ -548,22 +550,6 @@ class AutoDecodingINR(ModulatedINR):
         if self.latent_regularization > 0:
             loss = loss + self.latent_regularization * ops.mean(ops.sum(ops.square(y_pred), axis=-1))
         return loss
-
-    def compile(self, optimizer="adam", **kwargs):
-        """``keras.Model.compile`` without ``loss``/``metrics``: the loss is fixed (see the class docstring)."""
-        for key in ("loss", "metrics", "weighted_metrics", "loss_weights"):
-            if kwargs.get(key) is not None:
-                raise ValueError(f"AutoDecodingINR.compile does not take `{key}`; its loss is the signals' mean "
-                                 "squared error plus the latent prior.")
-            kwargs.pop(key, None)
-        super().compile(optimizer=optimizer, **kwargs)
-
-    def compile_from_config(self, config: dict) -> None:
-        config = keras.saving.deserialize_keras_object(config)
-        for key in ("loss", "metrics", "weighted_metrics", "loss_weights"):
-            config.pop(key, None)
-        self.compile(**config)
-        self.optimizer.build(self.trainable_variables)
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.fit(indices, signals)``; shapes and index range are checked before Keras starts."""

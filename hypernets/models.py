@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from hypernets.functional import check_coordinates, check_target, evaluate_inrs, layer_specs
+from hypernets.functional import check_coordinates, evaluate_inrs, layer_specs, prepare_target
 from hypernets.heads import WeightHead, get_head
 from hypernets.steps import check_data_shapes, check_data_values
 from hypernets.trainers import trainer_for_backend
@@ -144,19 +144,10 @@ class HyperINR(HyperTrainer, keras.Model):
         super().__init__(**kwargs)
         if isinstance(encoder, dict):
             encoder = keras.saving.deserialize_keras_object(encoder)
-        if isinstance(target, dict):
-            target = keras.saving.deserialize_keras_object(target)
         if not isinstance(encoder, keras.layers.Layer):
             raise ValueError(f"`encoder` must be a Keras layer or model, got {encoder!r}.")
-        check_target(target)
-        target_in_dims = getattr(target, "in_dims", None) if target.built else None
-        if in_dims is None:
-            in_dims = target_in_dims if target_in_dims is not None else 2
-        self.in_dims = check_positive_int("in_dims", in_dims)
-        if target_in_dims is not None and int(target_in_dims) != self.in_dims:
-            raise ValueError(f"`in_dims`={self.in_dims} but the target was built for {target_in_dims}-D coordinates.")
-        if not target.built:
-            target.build((None, self.in_dims))  # now, eagerly: the head starts from these concrete weights
+        # built now, eagerly: the head starts from its concrete weights
+        target, self.in_dims = prepare_target(target, in_dims)
         # The head owns every weight the generated INRs use; the target lends its layer maths (and its encoding,
         # which keeps its own `trainable` setting).
         for layer in target.weight_layers:

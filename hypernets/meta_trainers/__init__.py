@@ -14,18 +14,9 @@ JAX: ``jax.grad`` inside the stateless train step, so the outer ``jax.value_and_
 
 from __future__ import annotations
 
-import keras
+from hypernets.trainers import trainer_for_backend as _trainer_for_backend
 
 
 def trainer_for_backend(backend: str | None = None):
     """Return the ``MetaTrainer`` mixin of ``backend`` (default: the active Keras backend)."""
-    backend = backend or keras.backend.backend()
-    if backend == "jax":
-        from hypernets.meta_trainers.jax import MetaTrainer
-    elif backend == "tensorflow":
-        from hypernets.meta_trainers.tensorflow import MetaTrainer
-    elif backend == "torch":
-        from hypernets.meta_trainers.torch import MetaTrainer
-    else:
-        raise ValueError(f"hypernets supports the jax, tensorflow and torch backends, got {backend!r}.")
-    return MetaTrainer
+    return _trainer_for_backend(backend, package="hypernets.meta_trainers", name="MetaTrainer")

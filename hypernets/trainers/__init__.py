@@ -8,18 +8,26 @@ applied (JAX: stateless ``stateless_call`` + ``optimizer.stateless_apply``; Tens
 
 from __future__ import annotations
 
+import importlib
+
 import keras
 
+BACKENDS = ("jax", "tensorflow", "torch")
 
-def trainer_for_backend(backend: str | None = None):
-    """Return the ``HyperTrainer`` mixin of ``backend`` (default: the active Keras backend)."""
+
+def trainer_for_backend(backend: str | None = None, package: str = "hypernets.trainers", name: str = "HyperTrainer"):
+    """Return the mixin ``name`` of ``package``'s module for ``backend`` (default: the active Keras backend).
+
+    Args:
+        backend: ``"jax"``, ``"tensorflow"`` or ``"torch"``; ``None`` for ``keras.backend.backend()``.
+        package: the package holding one module per backend (``hypernets.trainers`` for :class:`HyperINR`,
+            ``hypernets.meta_trainers`` for the meta-learned models).
+        name: the class to take from that module.
+
+    Raises:
+        ValueError: naming ``backend`` for a backend hypernets does not support.
+    """
     backend = backend or keras.backend.backend()
-    if backend == "jax":
-        from hypernets.trainers.jax import HyperTrainer
-    elif backend == "tensorflow":
-        from hypernets.trainers.tensorflow import HyperTrainer
-    elif backend == "torch":
-        from hypernets.trainers.torch import HyperTrainer
-    else:
-        raise ValueError(f"hypernets supports the jax, tensorflow and torch backends, got {backend!r}.")
-    return HyperTrainer
+    if backend not in BACKENDS:
+        raise ValueError(f"hypernets supports the jax, tensorflow and torch backends, got `backend`={backend!r}.")
+    return getattr(importlib.import_module(f"{package}.{backend}"), name)

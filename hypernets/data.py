@@ -82,27 +82,36 @@ class FieldDataset(keras.utils.PyDataset):
             raise ValueError(
                 f"`signals` must have at least one grid axis, shape (num, *grid_shape, channels); got {signals.shape}."
             )
+        self.flat_values = self.signals.reshape(len(self.signals), math.prod(self.grid_shape), signals.shape[-1])
+        self._configure_batching(points_per_signal, batch_size, datapoints, replace, shuffle, drop_remainder, seed)
+
+    #: How errors name one signal's grid points and the signals (subclasses over files say "pixels", "image files").
+    _points_what = "grid points of each signal (grid shape {grid_shape})"
+    _signals_what = "signals"
+
+    def _configure_batching(self, points, batch_size, datapoints, replace, shuffle, drop_remainder, seed) -> None:
+        """Check and set the batching arguments, once ``self.signals`` (sized by ``len``) and ``self.grid_shape``
+        exist: the coordinate grid, points per signal, batch size, datapoints, shuffling and the seed."""
         self.num_points = math.prod(self.grid_shape)
         self.grid = coordinate_grid(self.grid_shape)
-        self.flat_values = self.signals.reshape(len(self.signals), self.num_points, signals.shape[-1])
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.replace = check_bool("replace", replace)
-        if points_per_signal is not None:
-            points_per_signal = check_positive_int(self._points_argument, points_per_signal)
-            if not self.replace and points_per_signal > self.num_points:
+        if points is not None:
+            points = check_positive_int(self._points_argument, points)
+            if not self.replace and points > self.num_points:
+                what = self._points_what.format(grid_shape=self.grid_shape)
                 raise ValueError(
-                    f"`{self._points_argument}`={points_per_signal} exceeds the {self.num_points} grid points of each "
-                    f"signal (grid shape {self.grid_shape}) and replace=False; lower it, pass None for all points, or "
-                    "set replace=True."
+                    f"`{self._points_argument}`={points} exceeds the {self.num_points} {what} and replace=False; "
+                    "lower it, pass None for all points, or set replace=True."
                 )
-        self.points_per_signal = points_per_signal
+        self.points_per_signal = points
         self.datapoints = self._resolve_datapoints(datapoints)
         self.shuffle = check_bool("shuffle", shuffle)
         self.drop_remainder = check_bool("drop_remainder", drop_remainder)
         if self.drop_remainder and len(self.signals) < self.batch_size:
             raise ValueError(
-                f"`batch_size`={self.batch_size} exceeds the number of signals ({len(self.signals)}) with "
-                "drop_remainder=True, so the dataset would yield no batch; lower batch_size."
+                f"`batch_size`={self.batch_size} exceeds the number of {self._signals_what} ({len(self.signals)}) "
+                "with drop_remainder=True, so the dataset would yield no batch; lower batch_size."
             )
         self.seed = check_seed("seed", seed, allow_none=False)
         self.epoch = 0

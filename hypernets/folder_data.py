@@ -8,15 +8,14 @@ not re-implemented). At any time it holds the decoded images of one batch.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import numpy as np
 
 from hypernets.data import DATAPOINT_KINDS, FieldDataset
-from keras_inr.data import coordinate_grid, load_image
-from keras_inr.validation import check_bool, check_choice, check_image_size, check_positive_int, check_seed
+from keras_inr.data import load_image
+from keras_inr.validation import check_choice, check_image_size
 
 #: File name endings (lower case) that :class:`ImageFolderDataset` reads.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".npy")
@@ -103,6 +102,8 @@ class ImageFolderDataset(FieldDataset):
     """
 
     _points_argument = "points_per_image"
+    _points_what = "pixels of each image (size {grid_shape})"
+    _signals_what = "image files"
 
     def __init__(
         self,
@@ -143,32 +144,12 @@ class ImageFolderDataset(FieldDataset):
         if self.channels is None:
             self.channels = int(first.shape[-1])
         self.grid_shape = tuple(self.size)
-        self.num_points = math.prod(self.grid_shape)
-        self.grid = coordinate_grid(self.grid_shape)
-        self.batch_size = check_positive_int("batch_size", batch_size)
-        self.replace = check_bool("replace", replace)
-        if points_per_image is not None:
-            points_per_image = check_positive_int(self._points_argument, points_per_image)
-            if not self.replace and points_per_image > self.num_points:
-                raise ValueError(
-                    f"`points_per_image`={points_per_image} exceeds the {self.num_points} pixels of each image (size "
-                    f"{self.size}) and replace=False; lower it, pass None for all points, or set replace=True."
-                )
-        self.points_per_signal = self.points_per_image = points_per_image
         batches = _Batches(self)
         self.signals = _FolderImages(batches, flat=False)  # FieldDataset indexes these with a batch's positions
         self.flat_values = _FolderImages(batches, flat=True)
-        check_choice("datapoints", datapoints, DATAPOINT_KINDS)
-        self.datapoints = self.signals if datapoints == "signals" else np.arange(len(self.files), dtype=np.int32)
-        self.shuffle = check_bool("shuffle", shuffle)
-        self.drop_remainder = check_bool("drop_remainder", drop_remainder)
-        if self.drop_remainder and len(self.files) < self.batch_size:
-            raise ValueError(
-                f"`batch_size`={self.batch_size} exceeds the number of image files ({len(self.files)}) with "
-                "drop_remainder=True, so the dataset would yield no batch; lower batch_size."
-            )
-        self.seed = check_seed("seed", seed, allow_none=False)
-        self.epoch = 0
+        check_choice("datapoints", datapoints, DATAPOINT_KINDS)  # names only: no datapoint arrays for files
+        self._configure_batching(points_per_image, batch_size, datapoints, replace, shuffle, drop_remainder, seed)
+        self.points_per_image = self.points_per_signal
 
     def _read(self, position: int) -> np.ndarray:
         """File ``position`` as ``float32`` ``(h, w, c)`` in ``[0, 1]``, resized when ``size`` is set."""

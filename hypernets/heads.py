@@ -130,14 +130,18 @@ class WeightHead(keras.layers.Layer):
     # --- building ---------------------------------------------------------------------------------------------
     def build(self, input_shape):
         """Create the variables for encoder features of shape ``input_shape`` ``(batch, feature_dim)``."""
+        self._set_feature_dim(input_shape)
+        self._create_variables()
+        self.built = True
+
+    def _set_feature_dim(self, input_shape) -> None:
+        """Check that the encoder features are ``(batch, feature_dim)`` and record ``feature_dim``."""
         if len(input_shape) != 2 or input_shape[-1] is None:
             raise ValueError(
                 f"{self.__class__.__name__} takes encoder features of shape (batch, feature_dim), got input shape "
                 f"{tuple(input_shape)}."
             )
         self.feature_dim = check_positive_int("feature_dim", int(input_shape[-1]))
-        self._create_variables()
-        self.built = True
 
     def _create_variables(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -589,12 +593,7 @@ class PerLayerHead(WeightHead):
         return configs
 
     def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
-                f"PerLayerHead takes encoder features of shape (batch, feature_dim), got input shape "
-                f"{tuple(input_shape)}."
-            )
-        self.feature_dim = check_positive_int("feature_dim", int(input_shape[-1]))
+        self._set_feature_dim(input_shape)
         for head in self.sub_heads:
             head.build(tuple(input_shape))
         self.built = True

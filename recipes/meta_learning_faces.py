@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 
 import hypernets  # noqa: E402
 import keras_inr  # noqa: E402  (selects the default backend, JAX, when KERAS_BACKEND is unset)
+from keras_inr import safe_files  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hypernetwork_faces import load_faces, psnr_per_image  # noqa: E402
@@ -210,7 +211,7 @@ def main(argv=None) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "python recipes/meta_learning_faces.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    (out / "results.md").write_text(f"{keras.backend.backend()}: `{command}`\n\n{text}\n")
+    safe_files.write_text(out / "results.md", f"{keras.backend.backend()}: `{command}`\n\n{text}\n")
     print(f"\nsaved {out / 'results.md'}")
     _figure(results, out)
     return results
@@ -240,7 +241,8 @@ def _figure(results: dict, out: Path) -> None:
                 axis.set_title(title.replace(" (baseline)", "").replace(", ", "\n", 1), fontsize=6)
     figure.tight_layout()
     path = out / "held_out.png"
-    figure.savefig(path, dpi=120)
+    with safe_files.atomic_path(path) as temporary:  # a stopped run leaves the previous figure whole
+        figure.savefig(temporary, dpi=120)
     plt.close(figure)
     print(f"saved {path}")
 

@@ -1,13 +1,16 @@
 """The hand-written PyTorch SIREN training loop that ``overhead.py`` compares ``model.fit`` with.
 
 What a PyTorch user would write without keras-inr: ``torch.nn.Linear`` layers with a sine module, the MSE loss and
-``torch.optim.Adam`` (epsilon set to Keras' 1e-7 so both sides run the same update), eager mode.
+``torch.optim.Adam`` (epsilon set to Keras' 1e-7 so both sides run the same update), eager mode, on the GPU when
+PyTorch sees one (as Keras' PyTorch backend does).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 class _Sine(torch.nn.Module):
@@ -40,13 +43,13 @@ class HandwrittenSiren:
             modules.append(linear)
             if index < len(weights) - 1:
                 modules.append(_Sine(first_w0 if index == 0 else w0))
-        self.network = torch.nn.Sequential(*modules)
+        self.network = torch.nn.Sequential(*modules).to(DEVICE)
         self.optimizer = torch.optim.Adam(self.network.parameters(), lr=learning_rate, eps=1e-7)
-        self.coordinates = torch.from_numpy(np.ascontiguousarray(coordinates))
-        self.values = torch.from_numpy(np.ascontiguousarray(values))
+        self.coordinates = torch.from_numpy(np.ascontiguousarray(coordinates)).to(DEVICE)
+        self.values = torch.from_numpy(np.ascontiguousarray(values)).to(DEVICE)
 
     def train(self, steps: int) -> float:
-        """Run ``steps`` optimiser steps; returns the last loss."""
+        """Run ``steps`` optimiser steps; returns the last loss (reading it waits for the device)."""
         loss = None
         for _ in range(steps):
             self.optimizer.zero_grad(set_to_none=True)
@@ -57,7 +60,7 @@ class HandwrittenSiren:
 
     def predict(self, coordinates) -> np.ndarray:
         with torch.no_grad():
-            return self.network(torch.from_numpy(np.ascontiguousarray(coordinates))).numpy()
+            return self.network(torch.from_numpy(np.ascontiguousarray(coordinates)).to(DEVICE)).cpu().numpy()
 
 
 # --- micro-benchmarks for roofline.py -----------------------------------------------------------------------------

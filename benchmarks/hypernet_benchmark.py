@@ -39,10 +39,15 @@ BACKEND = keras.backend.backend()
 
 
 def _sync(value):
-    """Wait for asynchronous backends (JAX dispatch) so that timings cover the computation."""
+    """Wait for asynchronous backends (JAX dispatch, CUDA streams) so that timings cover the computation."""
     for leaf in keras.tree.flatten(value):
         if hasattr(leaf, "block_until_ready"):
             leaf.block_until_ready()
+    if BACKEND == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
     return value
 
 
@@ -222,17 +227,18 @@ def _hand_written_torch(model, images, batch: int, points: int, learning_rate: f
     """A training step written directly in PyTorch: the same forward, autograd and torch.optim.Adam."""
     import torch
 
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # where Keras' PyTorch backend runs
     specs = model.head.specs
     w0s = [getattr(layer, "w0", None) for layer in model.target.weight_layers]
     start = _numpy_weights(model)
-    tensors = [torch.tensor(np.array(a), requires_grad=True) for pair in start["encoder"] for a in pair]
-    head_kernel, head_bias = (torch.tensor(np.array(a), requires_grad=True) for a in start["head"])
+    tensors = [torch.tensor(np.array(a), requires_grad=True, device=device) for pair in start["encoder"] for a in pair]
+    head_kernel, head_bias = (torch.tensor(np.array(a), requires_grad=True, device=device) for a in start["head"])
     optimizer = torch.optim.Adam([*tensors, head_kernel, head_bias], lr=learning_rate, eps=1e-7)
     height, width = images.shape[1:3]
-    grid = torch.tensor(coordinate_grid((height, width)))
-    data = torch.tensor(images)
-    weight_scale = torch.tensor(start["weight_scale"])
-    generator = torch.Generator().manual_seed(0)
+    grid = torch.tensor(coordinate_grid((height, width)), device=device)
+    data = torch.tensor(images, device=device)
+    weight_scale = torch.tensor(start["weight_scale"], device=device)
+    generator = torch.Generator(device=device).manual_seed(0)
 
     def run(steps: int):
         loss = None
@@ -242,7 +248,8 @@ def _hand_written_torch(model, images, batch: int, points: int, learning_rate: f
             k1, b1, k2, b2 = tensors
             features = torch.relu(x.reshape(x.shape[0], -1) @ k1 + b1) @ k2 + b2
             flat = (features @ head_kernel + head_bias) * weight_scale
-            index_ = torch.topk(torch.rand((x.shape[0], grid.shape[0]), generator=generator), points).indices
+            index_ = torch.topk(torch.rand((x.shape[0], grid.shape[0]), generator=generator, device=device),
+                                points).indices
             values = torch.take_along_dim(x.reshape(x.shape[0], -1, 1), index_[..., None], dim=1)
             hidden = _apply_flat_target(flat, grid[index_], specs, w0s, torch.matmul, torch.sin)
             loss = torch.mean((hidden - values) ** 2)

@@ -260,8 +260,9 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         ),
         parser.add_argument(
             "--data-parallel", action="store_true",
-            help="train on every device (GPUs, TPU cores) with keras.distribution.DataParallel: weights replicated, "
-            "each step's batch split over the devices, which must divide it; JAX backend only",
+            help="train on every device (GPUs, TPU cores): weights replicated, each step's batch split over the "
+            "devices, which must divide it. JAX: keras.distribution.DataParallel; TensorFlow: "
+            "tf.distribute.MirroredStrategy; not PyTorch (Keras has no distribution backend for it)",
         ),
     ]
     taken = {"-h", "--help", "command"} | {a.dest for a in actions} | {f for a in actions for f in a.option_strings}

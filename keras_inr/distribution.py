@@ -1,4 +1,5 @@
-"""Training on several devices with Keras' own distribution engine (``keras.distribution``); nothing home-made.
+"""Training on several devices with the engines Keras runs: ``keras.distribution`` (JAX) and TensorFlow's
+``tf.distribute`` (TensorFlow); nothing home-made.
 
 Keras 3 distributes a model with a distribution (``DataParallel``, ``ModelParallel``) made current by
 ``keras.distribution.set_distribution`` or ``distribution.scope()``: variables created in the scope get the
@@ -9,10 +10,12 @@ This module is a thin layer over it:
 
 * :func:`data_parallel` -- a ``DataParallel`` over all (or the given) devices, after checking that the backend runs it;
 * :func:`model_parallel` -- a ``ModelParallel`` on a ``("batch", "model")`` mesh from variable-path patterns;
+* :func:`mirrored_strategy` -- on TensorFlow, a ``tf.distribute.MirroredStrategy`` over the visible devices;
 * :func:`check_batch_size` -- a clear ``ValueError`` naming ``batch_size`` when a batch does not divide over the
-  devices (JAX would otherwise fail inside ``fit`` with an ``IndivisibleError`` about shardings);
+  devices (JAX would otherwise fail inside ``fit`` with an ``IndivisibleError`` about shardings; TensorFlow would
+  split it unevenly, and the update would no longer equal the one-device update);
 * :func:`resolve_distribution` -- what :func:`keras_inr.fit_signal` (``distribution="data_parallel"``) and
-  ``keras-inr fit --data-parallel`` use.
+  ``keras-inr fit --data-parallel`` use: ``DataParallel`` on JAX, ``MirroredStrategy`` on TensorFlow.
 
 Which backends run it, with the Keras release keras-inr pins (3.15):
 
@@ -24,13 +27,17 @@ Which backends run it, with the Keras release keras-inr pins (3.15):
 * **TensorFlow**: ``keras.distribution`` is a prototype that the TensorFlow trainer does not use (its
   ``distribution_lib`` says "DO NOT USE"; a ``DataParallel`` is accepted and silently trains on one device), so
   :func:`data_parallel` refuses it. Keras' TensorFlow trainer runs TensorFlow's own ``tf.distribute`` strategies
-  instead: build and compile the model inside ``tf.distribute.MirroredStrategy().scope()`` and call ``fit``.
-* **PyTorch**: Keras has no distribution backend for PyTorch (``keras.distribution.list_devices`` fails); refused.
+  instead: a model created and compiled inside ``strategy.scope()`` trains data-parallel in ``fit``. keras-inr
+  uses that (:func:`mirrored_strategy`; :mod:`keras_inr.backends.distribution_tensorflow`), and accepts any
+  ``tf.distribute.Strategy`` a user made (tested: ``MirroredStrategy`` on two logical CPU devices).
+* **PyTorch**: Keras has no distribution backend for PyTorch (``keras.distribution.list_devices`` fails, and its
+  PyTorch trainer has no data-parallel path such as ``torch.nn.parallel.DistributedDataParallel``); refused.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Mapping, Sequence
 
 import keras
@@ -40,6 +47,10 @@ from keras_inr.validation import check_positive_int
 #: Backends on which Keras' ``keras.distribution`` API trains models, in the pinned Keras release.
 SUPPORTED_BACKENDS = ("jax",)
 
+#: Backends on which keras-inr trains on several devices: JAX with ``keras.distribution``, TensorFlow with
+#: ``tf.distribute`` (:func:`resolve_distribution`).
+MULTI_DEVICE_BACKENDS = ("jax", "tensorflow")
+
 #: The values of :func:`keras_inr.fit_signal`'s ``distribution`` argument (besides a distribution object).
 DISTRIBUTIONS = ("data_parallel",)
 
@@ -47,12 +58,15 @@ _UNSUPPORTED = {
     "tensorflow": (
         "Keras' keras.distribution API is an unfinished prototype on the TensorFlow backend (Keras {version}): its "
         "DataParallel is accepted but ignored by the TensorFlow trainer, which trains on one device. On TensorFlow "
-        "use TensorFlow's own engine, which Keras' TensorFlow trainer supports: create and compile the model inside "
-        "`with tf.distribute.MirroredStrategy().scope():`, then call fit. Or run with KERAS_BACKEND=jax."
+        "use TensorFlow's own engine, which Keras' TensorFlow trainer supports: keras_inr.distribution."
+        "mirrored_strategy() (a tf.distribute.MirroredStrategy; create and compile the model inside its scope(), then "
+        "call fit), fit_signal(distribution='data_parallel') or `keras-inr fit --data-parallel`."
     ),
     "torch": (
-        "Keras {version} has no keras.distribution backend for PyTorch (keras.distribution.list_devices fails there), "
-        "and Keras' PyTorch trainer runs on one device. Run with KERAS_BACKEND=jax to train on several devices."
+        "Keras {version} has no distribution backend for PyTorch (keras.distribution.list_devices fails there), and "
+        "its PyTorch trainer runs on one device (it has no data-parallel path such as torch's "
+        "DistributedDataParallel). Run with KERAS_BACKEND=jax (keras.distribution) or KERAS_BACKEND=tensorflow "
+        "(tf.distribute) to train on several devices."
     ),
 }
 
@@ -71,20 +85,38 @@ def check_backend(backend: str | None = None) -> str:
         return backend
     message = _UNSUPPORTED.get(backend, "Keras' keras.distribution API does not run on the {backend} backend.")
     raise ValueError(
-        f"Training on several devices needs the JAX backend; the active backend is {backend!r}. "
+        f"keras.distribution (DataParallel, ModelParallel) needs the JAX backend; the active backend is {backend!r}. "
         + message.format(version=keras.__version__, backend=backend)
     )
 
 
+def _tensorflow():
+    """:mod:`keras_inr.backends.distribution_tensorflow`, on the TensorFlow backend only."""
+    from keras_inr.backends import distribution_tensorflow
+
+    return distribution_tensorflow
+
+
+def _is_strategy(value) -> bool:
+    """Whether ``value`` is a ``tf.distribute.Strategy`` (without importing TensorFlow where nothing did)."""
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(value, tf.distribute.Strategy)
+
+
 def device_count(device_type: str | None = None) -> int:
-    """The number of devices ``keras.distribution`` sees (GPUs or TPU cores if there are any, else CPU devices).
+    """The number of devices data-parallel training would use (GPUs or TPU cores if there are any, else CPU devices).
+
+    On JAX the devices ``keras.distribution`` sees; on TensorFlow the logical devices :func:`mirrored_strategy`
+    mirrors over.
 
     Args:
-        device_type: ``None`` (the default kind), ``"cpu"``, ``"gpu"`` or ``"tpu"``.
+        device_type: ``None`` (the default kind), ``"cpu"``, ``"gpu"`` or ``"tpu"`` (JAX only).
 
     Raises:
-        ValueError: on backends without ``keras.distribution`` (:func:`check_backend`).
+        ValueError: on PyTorch (:func:`check_backend`).
     """
+    if keras.backend.backend() == "tensorflow":
+        return len(_tensorflow().visible_devices(device_type))
     check_backend()
     return len(keras.distribution.list_devices(device_type))
 
@@ -189,11 +221,58 @@ def model_parallel(
     return keras.distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch")
 
 
+def mirrored_strategy(devices=None):
+    """A ``tf.distribute.MirroredStrategy`` over the visible GPUs (else the logical CPU devices); TensorFlow only.
+
+    Keras' TensorFlow trainer trains a model created and compiled inside ``strategy.scope()`` data-parallel: its
+    variables are mirrored on every device and each batch is split over them::
+
+        strategy = keras_inr.distribution.mirrored_strategy()
+        with strategy.scope():
+            model = keras_inr.SIREN(out_dims=3)
+            keras_inr.training.compile_inr(model)
+        model.fit(...)  # every batch's size must be a multiple of strategy.num_replicas_in_sync
+
+    Args:
+        devices: ``None`` for every visible device, an int for the first that many, or a list of TensorFlow device
+            names such as ``["GPU:0", "GPU:1"]``.
+
+    Raises:
+        ValueError: on other backends than TensorFlow, or naming ``devices`` when it asks for devices that do not
+            exist.
+    """
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise ValueError(
+            f"mirrored_strategy() is TensorFlow's tf.distribute engine and needs KERAS_BACKEND=tensorflow; the active "
+            f"backend is {backend!r}."
+            + (" On JAX use keras_inr.distribution.data_parallel()." if backend == "jax" else " "
+               + _UNSUPPORTED.get(backend, "").format(version=keras.__version__, backend=backend))
+        )
+    return _tensorflow().mirrored_strategy(devices)
+
+
+def current():
+    """The distribution in effect: the current ``keras.distribution`` distribution, else (TensorFlow) the
+    ``tf.distribute.Strategy`` whose scope is open, else ``None``."""
+    distribution = keras.distribution.distribution()
+    if distribution is None and keras.backend.backend() == "tensorflow":
+        distribution = _tensorflow().current_strategy()
+    return distribution
+
+
 def replicas(distribution=None) -> int:
-    """How many parts ``distribution`` (default: the current one) splits each batch into; 1 without one."""
-    distribution = keras.distribution.distribution() if distribution is None else distribution
+    """How many parts ``distribution`` (default: :func:`current`) splits each batch into; 1 without one.
+
+    Args:
+        distribution: a ``keras.distribution`` distribution (its ``num_model_replicas``), a
+            ``tf.distribute.Strategy`` (its ``num_replicas_in_sync``) or ``None`` for the current one.
+    """
+    distribution = current() if distribution is None else distribution
     if distribution is None:
         return 1
+    if hasattr(distribution, "num_replicas_in_sync"):  # a tf.distribute.Strategy
+        return int(distribution.num_replicas_in_sync)
     return int(distribution.num_model_replicas)
 
 
@@ -202,8 +281,8 @@ def check_batch_size(batch_size: int, distribution=None, what: str = "") -> int:
 
     Args:
         batch_size: the number of samples per step (an image's pixel count for full-batch fitting).
-        distribution: a ``keras.distribution.DataParallel`` or ``ModelParallel``; ``None`` for the current one
-            (nothing to check if there is none).
+        distribution: a ``keras.distribution.DataParallel`` or ``ModelParallel``, or a ``tf.distribute.Strategy``;
+            ``None`` for the current one (:func:`current`; nothing to check if there is none).
         what: optional words that say what the batch is, for the message (e.g. ``"every pixel of 15x15"``).
 
     Returns:
@@ -220,39 +299,51 @@ def check_batch_size(batch_size: int, distribution=None, what: str = "") -> int:
         detail = f" ({what})" if what else ""
         raise ValueError(
             f"`batch_size`={batch_size}{detail} does not divide over the {count} devices of the data-parallel "
-            f"distribution: each step splits its batch into {count} equal parts. Use a multiple of {count}, e.g. "
-            f"{nearest}."
+            f"distribution: each step splits its batch into {count} equal parts (the update then equals the "
+            f"one-device update). Use a multiple of {count}, e.g. {nearest}."
         )
     return batch_size
 
 
 def resolve_distribution(distribution):
-    """The distribution for a ``distribution`` argument: ``None``, ``"data_parallel"`` (:func:`data_parallel` over
-    every device) or a ``keras.distribution.DataParallel`` / ``ModelParallel``.
+    """The distribution for a ``distribution`` argument (of :func:`keras_inr.fit_signal`, ``keras-inr fit``).
+
+    Args:
+        distribution: ``None``; ``"data_parallel"``: every device, with the engine the backend runs
+            (:func:`data_parallel` on JAX, :func:`mirrored_strategy` on TensorFlow); a
+            ``keras.distribution.DataParallel`` / ``ModelParallel`` (JAX); or a ``tf.distribute.Strategy``
+            (TensorFlow).
 
     Returns:
-        ``None``, or a ``keras.distribution.DataParallel`` / ``ModelParallel``.
+        ``None``, a ``keras.distribution`` distribution or a ``tf.distribute.Strategy``; each has ``scope()``
+        (:func:`scope`).
 
     Raises:
-        ValueError: naming ``distribution`` for another value, or from :func:`check_backend` on backends without
-            ``keras.distribution``.
+        ValueError: naming ``distribution`` for another value or one the active backend does not run (PyTorch runs
+            none: :func:`check_backend`).
     """
+    backend = keras.backend.backend()
+    expected = (
+        f"`distribution` must be None, one of {DISTRIBUTIONS}, a keras.distribution.DataParallel or ModelParallel "
+        f"(JAX) or a tf.distribute.Strategy (TensorFlow)"
+    )
     if distribution is None:
         return None
     if isinstance(distribution, str):
         if distribution not in DISTRIBUTIONS:
-            raise ValueError(
-                f"`distribution` must be None, one of {DISTRIBUTIONS}, or a keras.distribution.DataParallel or "
-                f"ModelParallel, got {distribution!r}."
-            )
-        return data_parallel()
+            raise ValueError(f"{expected}, got {distribution!r}.")
+        return mirrored_strategy() if backend == "tensorflow" else data_parallel()
     if isinstance(distribution, (keras.distribution.DataParallel, keras.distribution.ModelParallel)):
         check_backend()
         return distribution
-    raise ValueError(
-        f"`distribution` must be None, one of {DISTRIBUTIONS}, or a keras.distribution.DataParallel or "
-        f"ModelParallel, got {distribution!r}."
-    )
+    if _is_strategy(distribution):
+        if backend != "tensorflow":
+            raise ValueError(
+                f"{expected}: a tf.distribute.Strategy is run by Keras' TensorFlow trainer only, and the active "
+                f"backend is {backend!r}."
+            )
+        return distribution
+    raise ValueError(f"{expected}, got {distribution!r}.")
 
 
 def scope(distribution):
@@ -260,13 +351,29 @@ def scope(distribution):
     return contextlib.nullcontext() if distribution is None else distribution.scope()
 
 
+def prepare_model(model) -> None:
+    """What a model compiled under the current distribution needs besides Keras' own setup; call after ``compile``.
+
+    On TensorFlow under a ``tf.distribute`` strategy: ``model.predict_on_batch`` (what
+    :func:`keras_inr.rendering.render` calls) made to return one row per input row
+    (:func:`keras_inr.backends.distribution_tensorflow.predict_on_one_copy`; Keras 3.15 returns one copy per
+    replica). Nothing elsewhere.
+    """
+    if keras.backend.backend() == "tensorflow":
+        _tensorflow().predict_on_one_copy(model)
+
+
 __all__ = [
+    "MULTI_DEVICE_BACKENDS",
     "SUPPORTED_BACKENDS",
     "check_backend",
     "check_batch_size",
+    "current",
     "data_parallel",
     "device_count",
+    "mirrored_strategy",
     "model_parallel",
+    "prepare_model",
     "replicas",
     "resolve_distribution",
     "scope",

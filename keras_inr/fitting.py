@@ -50,7 +50,7 @@ import keras
 import numpy as np
 
 from keras_inr import families
-from keras_inr.validation import check_choice, check_positive_float, check_positive_int
+from keras_inr.validation import check_choice, check_positive_float, check_positive_int, check_seed
 
 #: Files of ``out/backup`` a run writes besides :class:`keras_inr.callbacks.EpochBackup`'s backups (the run's settings,
 #: and the names of the Keras ``BackupAndRestore`` backups of earlier keras-inr versions); only these, the backups and
@@ -210,7 +210,7 @@ def fit_signal(
             at least the number of pixels) trains full batch.
         steps_per_epoch: steps per epoch, the unit of progress output, backups and snapshots; positive. Lowered to
             the largest divisor of ``steps`` not above it when it does not divide ``steps``.
-        seed: seed of the initial weights and of the pixel batches.
+        seed: seed of the initial weights and of the pixel batches, an integer in ``[0, 2**32 - 1]``.
         out: folder for the results (``reconstruction.png``, ``comparison.png``, ``model.keras``,
             ``metrics.json``), the snapshots and the backup (``out/backup``, deleted once the results are written);
             ``None`` writes nothing and keeps no backup. Every file is written atomically (see the module's notes).
@@ -236,10 +236,12 @@ def fit_signal(
         verbose: Keras' progress output: 0 silent, 1 progress bar, 2 one line per epoch.
         log: called with each human-readable status line (the plan, notes, the result), e.g. ``print``; ``None``
             is silent.
-        distribution: ``None`` (one device, or the distribution the caller made current), ``"data_parallel"``
-            (:func:`keras_inr.distribution.data_parallel` over every device: weights replicated, each step's batch
-            split over the devices; JAX only) or a ``keras.distribution.DataParallel``/``ModelParallel``. The batch
-            (the pixel count when full batch) must divide over the devices.
+        distribution: ``None`` (one device, or the distribution or ``tf.distribute`` strategy scope the caller
+            opened), ``"data_parallel"`` (every device, weights replicated, each step's batch split over the
+            devices: :func:`keras_inr.distribution.data_parallel` on JAX,
+            :func:`keras_inr.distribution.mirrored_strategy` on TensorFlow; PyTorch has none), a
+            ``keras.distribution.DataParallel``/``ModelParallel`` (JAX) or a ``tf.distribute.Strategy``
+            (TensorFlow). The batch (the pixel count when full batch) must divide over the devices.
 
     Returns:
         A :class:`FitResult`.
@@ -254,12 +256,27 @@ def fit_signal(
             renders NaN or infinite values; nothing was written into ``out`` but the backup of the last good epoch.
         KeyboardInterrupt: when interrupted; the last finished epoch is backed up in ``out/backup``.
     """
-    if distribution is not None:  # the whole run (model, optimiser, fit, render) inside the distribution's scope
-        arguments = {**locals(), "distribution": None}  # this call's arguments (nothing else is defined yet)
-        from keras_inr.distribution import resolve_distribution
+    from keras_inr.distribution import resolve_distribution, scope
 
-        with resolve_distribution(distribution).scope():
-            return fit_signal(**arguments)
+    # the whole run (model, optimiser, fit, render) inside the distribution's scope, if there is one
+    with scope(resolve_distribution(distribution)):
+        return _fit_signal(
+            signal, family, size=size, max_size=max_size, steps=steps, width=width, depth=depth,
+            hyperparameters=hyperparameters, learning_rate=learning_rate, schedule=schedule, batch_size=batch_size,
+            steps_per_epoch=steps_per_epoch, seed=seed, out=out, resume=resume, overwrite=overwrite,
+            save_every=save_every, callbacks=callbacks, divergence_factor=divergence_factor, output_bias=output_bias,
+            verbose=verbose, log=log,
+        )
+
+
+def _fit_signal(
+    signal, family: str, *, size, max_size: int | None, steps: int, width: int, depth: int,
+    hyperparameters: Mapping[str, Any] | None, learning_rate: float | None, schedule: str | None,
+    batch_size: int | None, steps_per_epoch: int, seed: int, out, resume: bool, overwrite: bool, save_every: int,
+    callbacks: Sequence[keras.callbacks.Callback], divergence_factor: float | None, output_bias: str, verbose: int,
+    log: Callable[[str], None] | None,
+) -> FitResult:
+    """:func:`fit_signal`'s run, in the distribution scope :func:`fit_signal` opened (if any); same arguments."""
     from keras_inr.callbacks import (
         DIVERGENCE_FACTOR,
         DatasetEpoch,
@@ -279,7 +296,7 @@ def fit_signal(
     depth = check_positive_int("depth", depth)
     requested_steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
     save_every = check_positive_int("save_every", save_every, allow_zero=True)
-    seed = check_positive_int("seed", seed, allow_zero=True)
+    seed = check_seed("seed", seed, allow_none=False)  # [0, 2**32 - 1]: what numpy's and the backends' RNGs take
     check_choice("verbose", verbose, (0, 1, 2))
     if batch_size is not None:
         batch_size = check_positive_int("batch_size", batch_size)
@@ -322,10 +339,10 @@ def fit_signal(
     coordinates, values = image_to_coordinates(image)
     pixels = coordinates.shape[0]
     batch_size = pixels if batch_size is None else min(batch_size, pixels)
-    if keras.distribution.distribution() is not None:  # several devices: each step's batch must split evenly
-        from keras_inr.distribution import check_batch_size
+    from keras_inr.distribution import check_batch_size, prepare_model
 
-        check_batch_size(batch_size, what=f"every pixel of {height}x{width_pixels}" if batch_size == pixels else "")
+    # several devices (a distribution or tf.distribute strategy in effect): each step's batch must split evenly
+    check_batch_size(batch_size, what=f"every pixel of {height}x{width_pixels}" if batch_size == pixels else "")
 
     # --- steps as epochs (BackupAndRestore works at epoch boundaries) ---------------------------------------------
     steps_per_epoch = _largest_divisor_at_most(steps, requested_steps_per_epoch)
@@ -361,6 +378,7 @@ def fit_signal(
         model, learning_rate=learning_rate, schedule=schedule, total_steps=steps,
         final_learning_rate_fraction=defaults["final_learning_rate_fraction"],
     )
+    prepare_model(model)  # e.g. TensorFlow under a strategy: predict_on_batch (rendering) returns one copy
     initial_epoch, backed_up = 0, {}
     if resuming:
         try:

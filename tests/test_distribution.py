@@ -1,9 +1,10 @@
-"""keras_inr.distribution: training on several devices with keras.distribution.
+"""keras_inr.distribution: training on several devices with keras.distribution (JAX) and tf.distribute (TensorFlow).
 
-The multi-device checks run once (in the JAX session of the suite) in a subprocess with two virtual CPU devices
-(``XLA_FLAGS=--xla_force_host_platform_device_count=2``), so the rest of the suite keeps its single device: the same
-fit on 1 and on 2 devices gives the same losses, batches are sharded and weights replicated, a batch that does not
-divide over the devices is a clear error, and ``keras-inr fit --data-parallel`` runs. On TensorFlow and PyTorch the
+The multi-device checks run in a subprocess, so the rest of the suite keeps its single device: on JAX (in the JAX
+session of the suite) with two virtual CPU devices (``XLA_FLAGS=--xla_force_host_platform_device_count=2``), on
+TensorFlow (in its session) with two logical CPU devices under a ``tf.distribute.MirroredStrategy``. Each checks that
+the same fit on 1 and on 2 devices gives the same losses, that batches are split and weights replicated, that a batch
+that does not divide over the devices is a clear error, and that ``keras-inr fit --data-parallel`` runs. On PyTorch the
 tests check the clear error.
 """
 
@@ -115,9 +116,118 @@ TWO_DEVICES = textwrap.dedent(
                                    "--verbose", "0", "--data-parallel", "--out", os.path.join(sys.argv[1], size)]))
         texts.append(stdout.getvalue() + stderr.getvalue())
     out["cli"] = [codes, texts]
+
+    # 7. a tf.distribute strategy is TensorFlow's: refused on JAX
+    import tensorflow as tf
+    try:
+        keras_inr.fit_signal(image, distribution=tf.distribute.get_strategy(), **common)
+        out["tf_strategy_on_jax"] = None
+    except ValueError as error:
+        out["tf_strategy_on_jax"] = str(error)
     print("RESULT " + json.dumps(out))
     """
 )
+
+#: Run in a fresh TensorFlow process with two logical CPU devices; prints one JSON line of results.
+TF_TWO_DEVICES = textwrap.dedent(
+    """
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]  # two logical CPU devices, before anything else uses TensorFlow
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+    import contextlib, io, json, os, sys
+    from pathlib import Path
+    import numpy as np
+    import keras
+    import keras_inr
+    from keras_inr import cli
+    from keras_inr.data import coordinate_grid
+    from keras_inr.training import compile_inr, full_batch
+
+    folder = Path(sys.argv[1])
+    out = {"devices": keras_inr.distribution.device_count()}
+    rng = np.random.default_rng(0)
+    image = rng.random((16, 16, 1)).astype("float32")
+    common = dict(family="siren", steps=8, steps_per_epoch=4, width=16, depth=2, learning_rate=1e-3, seed=3)
+
+    # 1. fit_signal: one device vs MirroredStrategy on two, same seed; full batch (tf.data) and pixel batches
+    one = keras_inr.fit_signal(image, **common)
+    two = keras_inr.fit_signal(image, distribution="data_parallel", out=folder / "two", save_every=1, **common)
+    out["fit_loss"] = [one.history.history["loss"], two.history.history["loss"]]
+    out["fit_psnr"] = [one.psnr, two.psnr]
+    out["render_difference"] = float(np.abs(one.reconstruction - two.reconstruction).max())
+    out["render_shape"] = list(two.reconstruction.shape)
+    out["replicas"] = two.model.distribute_strategy.num_replicas_in_sync
+    out["variable"] = type(two.model.trainable_variables[0].value).__name__
+    saved = keras.saving.load_model(two.files["model"])
+    out["saved_difference"] = float(np.abs(keras_inr.render(saved, (16, 16)) - two.reconstruction).max())
+    out["snapshots"] = len(list((folder / "two" / "snapshots").iterdir()))
+    pixels = [keras_inr.fit_signal(image, batch_size=64, **kwargs, **common).history.history["loss"]
+              for kwargs in ({}, {"distribution": "data_parallel"})]
+    out["pixel_batches_loss"] = pixels
+
+    # 2. a user's strategy: as the argument, and as an open scope (distribution=None)
+    strategy = tf.distribute.MirroredStrategy(["CPU:0", "CPU:1"])
+    given = keras_inr.fit_signal(image, distribution=strategy, **common)
+    with strategy.scope():
+        scoped = keras_inr.fit_signal(image, **common)
+    out["user_strategy"] = [given.history.history["loss"], given.model.distribute_strategy is strategy,
+                            scoped.history.history["loss"], scoped.model.distribute_strategy is strategy]
+
+    # 3. the full-batch tf.data dataset reaches the step split into one half per replica
+    coordinates, values = coordinate_grid((16, 16)), image.reshape(-1, 1)
+    element = next(iter(strategy.experimental_distribute_dataset(full_batch(coordinates, values, 2))))
+    out["split_shapes"] = [list(part.shape) for part in strategy.experimental_local_results(element[0])]
+    seen = []
+
+    class Probe(keras.layers.Layer):
+        def call(self, x):
+            seen.append(x.shape[0])  # the traced (per-replica) batch
+            return x
+
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((2,)), Probe(), keras_inr.SIREN(out_dims=1, width=16, depth=2)])
+        compile_inr(model, 1e-3, "constant")
+    model.fit(full_batch(coordinates, values, 2), verbose=0, shuffle=False)
+    out["probe_batch"] = seen[-1]
+
+    # 4. indivisible batches (an odd pixel count, an odd batch_size) and too many devices
+    errors = []
+    for kwargs in ({"signal": rng.random((15, 15)).astype("float32")}, {"signal": image, "batch_size": 101}):
+        try:
+            keras_inr.fit_signal(distribution="data_parallel", **{**common, **kwargs})
+            errors.append(None)
+        except ValueError as error:
+            errors.append(str(error))
+    try:
+        keras_inr.distribution.mirrored_strategy(3)
+        errors.append(None)
+    except ValueError as error:
+        errors.append(str(error))
+    out["errors"] = errors
+
+    # 5. the CLI switch (a 16x16 sample, then one of 15x15 pixels, which does not divide over two devices)
+    codes, texts = [], []
+    for size in ("16", "15"):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            codes.append(cli.main(["fit", "camera", "--size", size, "--steps", "4", "--width", "16", "--depth", "2",
+                                   "--verbose", "0", "--data-parallel", "--out", str(folder / size)]))
+        texts.append(stdout.getvalue() + stderr.getvalue())
+    out["cli"] = [codes, texts]
+    print("RESULT " + json.dumps(out))
+    """
+)
+
+
+def _run(script: str, env: dict, folder) -> dict:
+    """Run ``script`` in a fresh Python with ``env``; return the JSON it prints on its ``RESULT`` line."""
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(folder)], env=env, capture_output=True, text=True, timeout=900
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert result.returncode == 0 and lines, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(lines[-1][len("RESULT "):])
 
 
 @pytest.fixture(scope="module")
@@ -128,16 +238,19 @@ def two_devices(tmp_path_factory) -> dict:
         "JAX_PLATFORMS": "cpu",
         "XLA_FLAGS": (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip(),
     }
-    folder = tmp_path_factory.mktemp("two_devices")
-    result = subprocess.run(
-        [sys.executable, "-c", TWO_DEVICES, str(folder)], env=env, capture_output=True, text=True, timeout=900
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
-    assert result.returncode == 0 and lines, result.stdout[-3000:] + result.stderr[-3000:]
-    return json.loads(lines[-1][len("RESULT "):])
+    return _run(TWO_DEVICES, env, tmp_path_factory.mktemp("two_devices"))
+
+
+@pytest.fixture(scope="module")
+def tf_two_devices(tmp_path_factory) -> dict:
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "CUDA_VISIBLE_DEVICES": ""}
+    return _run(TF_TWO_DEVICES, env, tmp_path_factory.mktemp("tf_two_devices"))
 
 
 jax_only = pytest.mark.skipif(BACKEND != "jax", reason="the two-device subprocess runs once, in the JAX session")
+tensorflow_only = pytest.mark.skipif(
+    BACKEND != "tensorflow", reason="the TensorFlow two-device subprocess runs once, in the TensorFlow session"
+)
 
 
 @jax_only
@@ -190,9 +303,66 @@ def test_cli_data_parallel(two_devices):
     assert bad == 2 and "--batch-size=225" in bad_text and "2 devices" in bad_text
 
 
+@jax_only
+def test_tf_strategy_is_refused_on_jax(two_devices):
+    message = two_devices["tf_strategy_on_jax"]
+    assert message is not None and "tf.distribute.Strategy" in message and "'jax'" in message
+
+
+@tensorflow_only
+def test_tf_fit_signal_mirrored_matches_one_device(tf_two_devices):
+    result = tf_two_devices
+    assert result["devices"] == 2 and result["replicas"] == 2  # both logical devices, one replica each
+    assert result["variable"] == "MirroredVariable"
+    one, two = result["fit_loss"]
+    assert len(one) == len(two) == 2 and one[-1] < one[0]  # it trained
+    np.testing.assert_allclose(two, one, rtol=1e-4)
+    np.testing.assert_allclose(*result["fit_psnr"], atol=1e-2)
+    # rendering (predict_on_batch) returns one row per pixel, not one copy per replica
+    assert result["render_shape"] == [16, 16, 1] and result["render_difference"] < 1e-3
+    assert result["saved_difference"] < 1e-5 and result["snapshots"] == 2
+    one_pixels, two_pixels = result["pixel_batches_loss"]
+    np.testing.assert_allclose(two_pixels, one_pixels, rtol=1e-4)
+
+
+@tensorflow_only
+def test_tf_user_strategy(tf_two_devices):
+    given, given_kept, scoped, scoped_kept = tf_two_devices["user_strategy"]
+    np.testing.assert_allclose(given, tf_two_devices["fit_loss"][0], rtol=1e-4)
+    np.testing.assert_allclose(scoped, tf_two_devices["fit_loss"][0], rtol=1e-4)
+    assert given_kept and scoped_kept
+
+
+@tensorflow_only
+def test_tf_full_batch_is_split_per_replica(tf_two_devices):
+    assert tf_two_devices["split_shapes"] == [[128, 2], [128, 2]]
+    assert tf_two_devices["probe_batch"] == 128
+
+
+@tensorflow_only
+def test_tf_indivisible_batch_is_a_clear_error(tf_two_devices):
+    full, random, devices = tf_two_devices["errors"]
+    assert full is not None and "`batch_size`=225" in full and "15x15" in full and "2 devices" in full
+    assert "224 or 226" in full
+    assert random is not None and "`batch_size`=101" in random and "100 or 102" in random
+    assert devices is not None and "`devices`=3" in devices and "2 device(s)" in devices
+
+
+@tensorflow_only
+def test_tf_cli_data_parallel(tf_two_devices):
+    (ok, bad), (ok_text, bad_text) = tf_two_devices["cli"]
+    assert ok == 0, ok_text
+    assert "PSNR" in ok_text
+    assert bad == 2 and "--batch-size=225" in bad_text and "2 devices" in bad_text
+
+
 def test_check_batch_size():
     two = SimpleNamespace(num_model_replicas=2)
     assert replicas(two) == 2 and check_batch_size(64, two) == 64
+    strategy = SimpleNamespace(num_replicas_in_sync=2)  # a tf.distribute.Strategy's count
+    assert replicas(strategy) == 2 and check_batch_size(64, strategy) == 64
+    with pytest.raises(ValueError, match=r"`batch_size`=63 .*2 devices"):
+        check_batch_size(63, strategy)
     with pytest.raises(ValueError, match=r"`batch_size`=63 .*2 devices.*62 or 64"):
         check_batch_size(63, two)
     with pytest.raises(ValueError, match=r"`batch_size`=3 \(the image\).*4 devices.*e\.g\. 4\."):
@@ -203,18 +373,30 @@ def test_check_batch_size():
 
 
 @pytest.mark.skipif(BACKEND == "jax", reason="keras.distribution runs on JAX")
-def test_unsupported_backends_say_so(tmp_path, capsys):
+def test_keras_distribution_needs_jax():
     with pytest.raises(ValueError, match=f"needs the JAX backend; the active backend is '{BACKEND}'"):
         keras_inr.distribution.data_parallel()
-    expected = "tf.distribute.MirroredStrategy" if BACKEND == "tensorflow" else "no keras.distribution backend"
-    with pytest.raises(ValueError, match=expected):
+    if BACKEND == "tensorflow":  # what TensorFlow offers instead is named
+        with pytest.raises(ValueError, match="mirrored_strategy"):
+            keras_inr.distribution.data_parallel()
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="JAX and TensorFlow train on several devices")
+def test_torch_says_why_not(tmp_path, capsys):
+    with pytest.raises(ValueError, match="no distribution backend for PyTorch"):
         resolve_distribution("data_parallel")
     with pytest.raises(ValueError, match="JAX backend"):
         keras_inr.fit_signal(np.zeros((4, 4)), steps=1, width=4, depth=1, distribution="data_parallel")
     code = cli.main(["fit", "camera", "--size", "8", "--steps", "1", "--width", "4", "--depth", "1",
                      "--verbose", "0", "--data-parallel", "--out", str(tmp_path / "run")])
-    assert code == 2 and "JAX backend" in capsys.readouterr().err
+    assert code == 2 and "no distribution backend for PyTorch" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, True, "0"])
+def test_fit_signal_seed_is_checked(seed):
+    with pytest.raises(ValueError, match=r"`seed` must be an integer"):
+        keras_inr.fit_signal(np.zeros((4, 4)), steps=1, width=4, depth=1, seed=seed)
 
 
 def test_bad_distribution_argument():
@@ -222,6 +404,9 @@ def test_bad_distribution_argument():
         resolve_distribution("model_parallel")
     with pytest.raises(ValueError, match="`distribution` must be None, one of"):
         keras_inr.fit_signal(np.zeros((4, 4)), steps=1, width=4, depth=1, distribution=3)
+    if BACKEND != "tensorflow":
+        with pytest.raises(ValueError, match="needs KERAS_BACKEND=tensorflow"):
+            keras_inr.distribution.mirrored_strategy()
     if BACKEND == "jax":
         assert check_backend() == "jax"
         with pytest.raises(ValueError, match="`devices`=5 but only 1 device"):

@@ -252,6 +252,36 @@ def tuner_project_files(project: Path) -> tuple[list[Path], list[str]]:
     return ours, others
 
 
+def clear_tuner_project(project: Path, flag: str = "`overwrite`", where: str = "`directory`/`project_name`") -> int:
+    """Delete the files KerasTuner wrote in the folder ``project`` (:data:`TUNER_FILES`), and nothing else.
+
+    The folder itself stays. Unlike KerasTuner's own ``overwrite=True`` (which deletes the whole project folder),
+    this refuses when the folder holds anything KerasTuner does not write, and then deletes nothing.
+
+    Args:
+        project: a KerasTuner project folder (``directory/project_name``); a missing folder holds nothing.
+        flag, where: how the option that asked for the deletion and the location are called, for the message.
+
+    Returns:
+        The number of files and trial folders deleted.
+
+    Raises:
+        ValueError: naming ``flag`` when ``project`` holds other files (listed); nothing is deleted then.
+    """
+    project = Path(project)
+    if not project.is_dir():
+        return 0
+    ours, others = tuner_project_files(project)
+    if others:
+        raise ValueError(
+            f"{flag} deletes only the files KerasTuner writes, but {project} also holds "
+            f"{', '.join(others)}; move them or choose another {where}. Nothing was deleted."
+        )
+    for path in ours:
+        path.rmdir() if path.is_dir() else path.unlink()
+    return len(ours)
+
+
 def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     """Make sure a search into ``out`` replaces nothing it may not (see the module's notes).
 
@@ -278,14 +308,7 @@ def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
             "another --out."
         )
     if project.is_dir():
-        ours, others = tuner_project_files(project)
-        if others:
-            raise ValueError(
-                f"--overwrite deletes only the files KerasTuner writes, but {project} also holds "
-                f"{', '.join(others)}; move them or choose another --out. Nothing was deleted."
-            )
-        for path in ours:
-            path.rmdir() if path.is_dir() else path.unlink()
+        clear_tuner_project(project, "--overwrite", "--out")
         project.rmdir()
 
 

@@ -39,6 +39,7 @@ import numbers
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -780,7 +781,7 @@ def make_tuner(
     directory: str = "keras_inr_tuning",
     project_name: str = "inr",
     seed: int | None = 0,
-    overwrite: bool = True,
+    overwrite: bool | None = None,
     hyperparameters: keras_tuner.HyperParameters | None = None,
     tune_new_entries: bool = True,
     **kwargs,
@@ -796,7 +797,14 @@ def make_tuner(
             given to ``search``).
         directory, project_name: where KerasTuner keeps trials and checkpoints.
         seed: seed of the tuner's sampling.
-        overwrite: start afresh (``True``) or resume the search stored in ``directory/project_name``.
+        overwrite: what to do with a search stored in ``directory/project_name`` (KerasTuner's ``oracle.json``,
+            ``tuner*.json`` and ``trial_*`` folders). ``None`` (the default) starts a new search when there is
+            none and refuses (``ValueError``) when there is one, so re-running a script never wipes a search by
+            accident; ``False`` resumes the stored search (KerasTuner reloads its trials and continues up to
+            ``max_trials``; give the same hypermodel); ``True`` deletes it and starts afresh -- only the files
+            KerasTuner writes (:func:`keras_inr.cli_tune.clear_tuner_project`): a project folder that also holds
+            other files is refused and nothing is deleted (KerasTuner's own ``overwrite=True`` deletes the whole
+            folder). KerasTuner's tuner classes resume by default; keras-inr asks instead.
         hyperparameters: optional ``keras_tuner.HyperParameters`` holding fixed or narrowed entries.
         tune_new_entries: whether hyperparameters not in ``hyperparameters`` are searched (``True``) or left at
             their defaults.
@@ -805,7 +813,9 @@ def make_tuner(
     Raises:
         ValueError: for an unknown tuner, a non-positive ``max_trials``/``max_epochs``, a fixed ``family`` that
             the hypermodel does not search, or a bad ``directory``, ``project_name``, ``seed``, ``overwrite``,
-            ``hyperparameters`` or ``tune_new_entries`` (each named).
+            ``hyperparameters`` or ``tune_new_entries`` (each named); naming ``overwrite`` when
+            ``directory/project_name`` holds a stored search and ``overwrite`` is ``None``, or when ``overwrite=True``
+            would have to delete files KerasTuner did not write.
     """
     check_choice("tuner", tuner, tuple(TUNERS))
     if not isinstance(hypermodel, keras_tuner.HyperModel):
@@ -813,7 +823,8 @@ def make_tuner(
     directory = check_path("directory", directory)
     _check_name("project_name", project_name)
     seed = check_seed("seed", seed)
-    overwrite = check_bool("overwrite", overwrite)
+    if overwrite is not None:
+        overwrite = check_bool("overwrite", overwrite)
     tune_new_entries = check_bool("tune_new_entries", tune_new_entries)
     if hyperparameters is not None and not isinstance(hyperparameters, keras_tuner.HyperParameters):
         raise ValueError(
@@ -828,16 +839,48 @@ def make_tuner(
                     f"`hyperparameters` fixes {name}={fixed!r}, which the hypermodel does not search; its "
                     f"{plurals.get(name, name + 's')} are {options}."
                 )
-    common = dict(
-        hypermodel=hypermodel, objective=OBJECTIVE, directory=str(directory), project_name=project_name,
-        seed=seed, overwrite=overwrite, hyperparameters=hyperparameters, tune_new_entries=tune_new_entries, **kwargs,
-    )
     if tuner == "hyperband":
         max_epochs = check_positive_int("max_epochs", max_epochs)
         if max_epochs < 2:
             raise ValueError(f"`max_epochs` must be at least 2 for Hyperband, got {max_epochs}.")
-        return keras_tuner.Hyperband(max_epochs=max_epochs, **common)
-    return TUNERS[tuner](max_trials=check_positive_int("max_trials", max_trials), **common)
+        budget = {"max_epochs": max_epochs}
+    else:
+        budget = {"max_trials": check_positive_int("max_trials", max_trials)}
+    _prepare_project(directory / project_name, overwrite)  # after every check: a bad argument deletes nothing
+    common = dict(
+        hypermodel=hypermodel, objective=OBJECTIVE, directory=str(directory), project_name=project_name,
+        seed=seed, overwrite=False, hyperparameters=hyperparameters, tune_new_entries=tune_new_entries, **kwargs,
+    )
+    return TUNERS[tuner](**budget, **common)
+
+
+def stored_search(project) -> list[str]:
+    """The names of what KerasTuner stored in the project folder ``project`` (``directory/project_name``):
+    ``oracle.json``, ``tuner*.json`` and ``trial_*`` folders; ``[]`` when it holds no search (or does not exist)."""
+    from keras_inr.cli_tune import tuner_project_files
+
+    project = Path(project)
+    if not project.is_dir():
+        return []
+    ours, _ = tuner_project_files(project)
+    return sorted({path.relative_to(project).parts[0] for path in ours})
+
+
+def _prepare_project(project: Path, overwrite: bool | None) -> None:
+    """Apply :func:`make_tuner`'s ``overwrite`` to the project folder ``project`` (see its docstring)."""
+    from keras_inr.cli_tune import clear_tuner_project
+
+    stored = stored_search(project)
+    if not stored or overwrite is False:
+        return
+    if overwrite is None:
+        trials = sum(name.startswith("trial_") for name in stored)
+        raise ValueError(
+            f"`directory`/`project_name` {str(project)!r} already holds a KerasTuner search ({trials} trial "
+            f"folder(s)); pass overwrite=False to resume it, overwrite=True to delete it and start afresh, or "
+            "choose another `project_name`."
+        )
+    clear_tuner_project(project, "`overwrite`=True", "`directory`/`project_name`")
 
 
 def leaderboard(tuner: keras_tuner.Tuner, num_trials: int | None = None) -> list[dict]:

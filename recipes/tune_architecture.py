@@ -6,7 +6,10 @@ width, depth and a per-family learning rate, on a bundled image. Validation uses
 et al. split (https://arxiv.org/abs/2006.10739, sec. 6): train on every other pixel, score the pixels in between, so a
 model that memorises the training pixels with too high a frequency scale loses. Prints the search space and a
 leaderboard, saves the best model (``best_model.keras``) and a figure (``best.png``: target | best reconstruction)
-into ``--out`` (default ``runs/tune_architecture``).
+into ``--out`` (default ``runs/tune_architecture``), under temporary names renamed when complete, so a stopped run
+leaves the previous files whole. The KerasTuner project is kept in ``--out``/tuner; an ``--out`` that already holds a
+search is refused unless ``--resume`` (continue it up to ``--max-trials``) or ``--overwrite`` (delete the files
+KerasTuner wrote there and start afresh) is given, as for ``keras-inr tune``.
 
 Run (any backend)::
 
@@ -24,6 +27,8 @@ import time
 from pathlib import Path
 
 from keras_inr import data, metrics, plotting, rendering, training, tuning  # selects JAX when KERAS_BACKEND is unset
+from keras_inr.cli_tune import prepare_out
+from keras_inr.safe_files import atomic_path
 
 #: Settings of a full run and of ``--quick`` (each used unless given on the command line).
 FULL = {"size": 64, "tuner": "bayesian", "max_trials": 12, "epochs": 8, "steps": 25}
@@ -59,6 +64,12 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--steps", type=int, default=None, help="full-batch steps per epoch (default: 25; --quick: 3)")
     parser.add_argument("--out", default="runs/tune_architecture", help="output folder (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue the search stored in OUT/tuner")
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="start afresh in an OUT that holds an earlier search (deletes only the files KerasTuner wrote in "
+        "OUT/tuner); without it (or --resume) such an OUT is an error",
+    )
     parser.add_argument(
         "--quick", action="store_true",
         help="smoke run: 16x16 image, 2 random trials of 3 steps, width 16, depth 1, no XLA compilation",
@@ -79,6 +90,12 @@ def main(argv=None) -> list[dict]:
     image = data.load_image(args.image, size=args.size)
     (train_x, train_y), (val_x, val_y) = data.tancik_split(image)
     out = Path(args.out)
+    if args.resume and args.overwrite:
+        parser.error("--resume and --overwrite exclude each other")
+    try:
+        prepare_out(out, resume=args.resume, overwrite=args.overwrite)
+    except ValueError as error:
+        parser.error(str(error))
     out.mkdir(parents=True, exist_ok=True)
 
     # The search space: every family with its registry hyperparameters; widths narrowed to keep a CPU search short.
@@ -88,7 +105,7 @@ def main(argv=None) -> list[dict]:
     hypermodel = tuning.INRHyperModel(out_dims=image.shape[-1], families=families, seed=args.seed, **space)
     tuner = tuning.make_tuner(
         hypermodel, args.tuner, max_trials=args.max_trials, max_epochs=args.epochs, directory=out,
-        project_name="tuner", seed=args.seed,
+        project_name="tuner", seed=args.seed, overwrite=False,  # resume, or a project prepare_out left empty
     )
     print(hypermodel.search_space_summary())
 
@@ -111,11 +128,13 @@ def main(argv=None) -> list[dict]:
     model = tuning.best_model(tuner)
     reconstruction = rendering.render(model, image.shape[:2])
     best = rows[0]
-    model.save(out / "best_model.keras")
-    plotting.save_comparison(
-        out / "best.png", image, reconstruction, show_error=False,
-        title=f"best: {best['family']}, held-out PSNR {best['val_psnr']:.2f} dB",
-    )
+    with atomic_path(out / "best_model.keras") as temporary:
+        model.save(temporary)
+    with atomic_path(out / "best.png") as temporary:
+        plotting.save_comparison(
+            temporary, image, reconstruction, show_error=False,
+            title=f"best: {best['family']}, held-out PSNR {best['val_psnr']:.2f} dB",
+        )
     print(f"\nbest: {best['family']} {best['hyperparameters']}")
     print(f"held-out PSNR {best['val_psnr']:.2f} dB, all pixels {float(metrics.psnr(image, reconstruction)):.2f} dB")
     print(f"saved {out / 'best_model.keras'} and {out / 'best.png'}")

@@ -296,7 +296,8 @@ def _fit_signal(
     depth = check_positive_int("depth", depth)
     requested_steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
     save_every = check_positive_int("save_every", save_every, allow_zero=True)
-    seed = check_seed("seed", seed, allow_none=False)  # [0, 2**32 - 1]: what numpy's and the backends' RNGs take
+    seed = check_positive_int("seed", seed, allow_zero=True)
+    seed = check_seed("seed", seed, allow_none=False)  # at most 2**32 - 1: what numpy's and the backends' RNGs take
     check_choice("verbose", verbose, (0, 1, 2))
     if batch_size is not None:
         batch_size = check_positive_int("batch_size", batch_size)

@@ -393,9 +393,14 @@ def test_torch_says_why_not(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, True, "0"])
-def test_fit_signal_seed_is_checked(seed):
-    with pytest.raises(ValueError, match=r"`seed` must be an integer"):
+@pytest.mark.parametrize(
+    "seed, message",
+    [(2**32, r"`seed` must be an integer in \[0, 2\*\*32 - 1\], got 4294967296"),
+     (-1, "`seed` must be a non-negative integer"), (1.5, "`seed` must be an integer"),
+     (True, "`seed` must be an integer"), ("0", "`seed` must be an integer")],
+)
+def test_fit_signal_seed_is_checked(seed, message):
+    with pytest.raises(ValueError, match=message):
         keras_inr.fit_signal(np.zeros((4, 4)), steps=1, width=4, depth=1, seed=seed)
 
 

@@ -188,8 +188,10 @@ TF_TWO_DEVICES = textwrap.dedent(
     with strategy.scope():
         model = keras.Sequential([keras.Input((2,)), Probe(), keras_inr.SIREN(out_dims=1, width=16, depth=2)])
         compile_inr(model, 1e-3, "constant")
+        keras_inr.distribution.prepare_model(model)
     model.fit(full_batch(coordinates, values, 2), verbose=0, shuffle=False)
     out["probe_batch"] = seen[-1]
+    out["by_hand_render"] = list(keras_inr.render(model, (16, 16)).shape)
 
     # 4. indivisible batches (an odd pixel count, an odd batch_size) and too many devices
     errors = []
@@ -337,6 +339,7 @@ def test_tf_user_strategy(tf_two_devices):
 def test_tf_full_batch_is_split_per_replica(tf_two_devices):
     assert tf_two_devices["split_shapes"] == [[128, 2], [128, 2]]
     assert tf_two_devices["probe_batch"] == 128
+    assert tf_two_devices["by_hand_render"] == [16, 16, 1]  # prepare_model: one copy of the output
 
 
 @tensorflow_only

@@ -47,10 +47,6 @@ from keras_inr.validation import check_positive_int
 #: Backends on which Keras' ``keras.distribution`` API trains models, in the pinned Keras release.
 SUPPORTED_BACKENDS = ("jax",)
 
-#: Backends on which keras-inr trains on several devices: JAX with ``keras.distribution``, TensorFlow with
-#: ``tf.distribute`` (:func:`resolve_distribution`).
-MULTI_DEVICE_BACKENDS = ("jax", "tensorflow")
-
 #: The values of :func:`keras_inr.fit_signal`'s ``distribution`` argument (besides a distribution object).
 DISTRIBUTIONS = ("data_parallel",)
 
@@ -231,6 +227,7 @@ def mirrored_strategy(devices=None):
         with strategy.scope():
             model = keras_inr.SIREN(out_dims=3)
             keras_inr.training.compile_inr(model)
+            keras_inr.distribution.prepare_model(model)  # so that predict_on_batch (render) returns one copy
         model.fit(...)  # every batch's size must be a multiple of strategy.num_replicas_in_sync
 
     Args:
@@ -364,7 +361,6 @@ def prepare_model(model) -> None:
 
 
 __all__ = [
-    "MULTI_DEVICE_BACKENDS",
     "SUPPORTED_BACKENDS",
     "check_backend",
     "check_batch_size",

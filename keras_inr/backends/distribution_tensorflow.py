@@ -99,12 +99,23 @@ def mirrored_strategy(devices=None) -> tf.distribute.MirroredStrategy:
         names = available[:count]
     else:
         names = list(devices)
-        if not names or not all(isinstance(name, str) for name in names):
-            raise ValueError(f"`devices` must name available devices {available}, got {devices!r}.")
+        known = {_device_key(device.name) for kind in ("GPU", "CPU") for device in tf.config.list_logical_devices(kind)}
+        if not names or not all(isinstance(name, str) and _device_key(name) in known for name in names):
+            raise ValueError(
+                f"`devices` must name available devices {visible_devices('gpu') + visible_devices('cpu')}, got "
+                f"{devices!r}."
+            )
+    return tf.distribute.MirroredStrategy(names)
+
+
+def _device_key(name: str) -> tuple[str, int] | None:
+    """``("GPU", 0)`` for ``"GPU:0"``, ``"/device:GPU:0"`` or ``"/job:localhost/.../device:GPU:0"``; ``None`` if
+    ``name`` is not a device name."""
     try:
-        return tf.distribute.MirroredStrategy(names)
-    except (ValueError, RuntimeError) as error:  # unknown device names
-        raise ValueError(f"`devices` must name available devices {available}, got {devices!r}: {error}") from None
+        spec = tf.DeviceSpec.from_string(name)
+    except (ValueError, TypeError):
+        return None
+    return (spec.device_type or "").upper(), spec.device_index if spec.device_index is not None else 0
 
 
 def replicas(strategy: tf.distribute.Strategy | None) -> int:

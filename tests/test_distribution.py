@@ -217,6 +217,19 @@ TF_TWO_DEVICES = textwrap.dedent(
                                    "--verbose", "0", "--data-parallel", "--out", str(folder / size)]))
         texts.append(stdout.getvalue() + stderr.getvalue())
     out["cli"] = [codes, texts]
+
+    # 6. interrupted after the first epoch, then resumed from the backup of the mirrored weights and optimiser state
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    try:
+        keras_inr.fit_signal(image, distribution="data_parallel", out=folder / "resume", callbacks=[Interrupt()],
+                             **common)
+    except KeyboardInterrupt:
+        pass
+    resumed = keras_inr.fit_signal(image, distribution="data_parallel", out=folder / "resume", resume=True, **common)
+    out["resumed"] = [resumed.initial_epoch, resumed.history.history["loss"], resumed.psnr]
     print("RESULT " + json.dumps(out))
     """
 )
@@ -325,6 +338,14 @@ def test_tf_fit_signal_mirrored_matches_one_device(tf_two_devices):
     assert result["saved_difference"] < 1e-5 and result["snapshots"] == 2
     one_pixels, two_pixels = result["pixel_batches_loss"]
     np.testing.assert_allclose(two_pixels, one_pixels, rtol=1e-4)
+
+
+@tensorflow_only
+def test_tf_resume_under_a_strategy(tf_two_devices):
+    initial_epoch, losses, psnr = tf_two_devices["resumed"]
+    assert initial_epoch == 1  # the backup of the first epoch was restored
+    np.testing.assert_allclose(losses, tf_two_devices["fit_loss"][1][1:], rtol=1e-4)  # as if never interrupted
+    np.testing.assert_allclose(psnr, tf_two_devices["fit_psnr"][1], atol=1e-2)
 
 
 @tensorflow_only

@@ -12,7 +12,7 @@
 Timings are medians over repetitions, the variants interleaved. Prints markdown tables.
 
 Usage:
-    KERAS_BACKEND=jax python benchmarks/hypernet_benchmark.py [--quick]
+    KERAS_BACKEND=jax python benchmarks/hypernet_benchmark.py [--quick] [--training-only] [--variants] [--threads N]
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def _numpy_weights(model) -> dict:
     }
 
 
-def _apply_flat_target(flat, coordinates, specs, w0s, matmul, sin):
+def _apply_flat_target(flat, coordinates, specs, w0s, matmul, sin, split):
     """Evaluate the per-sample SIREN targets whose weights a full head emitted, for the hand-written steps.
 
     Args:
@@ -156,21 +156,28 @@ def _apply_flat_target(flat, coordinates, specs, w0s, matmul, sin):
         w0s: per layer, omega_0 of a sine layer, or ``None`` for the linear output layer.
         matmul, sin: the array library's batched matrix product and sine (``jnp`` or ``torch``), so the same
             arithmetic serves both hand-written baselines.
+        split: ``split(flat, sizes)`` returning the ``(batch, size)`` pieces of ``flat`` along its last axis, e.g.
+            ``torch.split`` (what ``hypernets.functional.split_flat_parameters`` does), or :func:`_slices` (one slice
+            per piece: on PyTorch each slice's gradient is a zero-filled ``(batch, total)`` tensor).
 
     Returns:
         ``(batch, points, out_dims)`` target outputs.
     """
     hidden = coordinates
-    offset = 0
+    pieces = iter(split(flat, [size for spec in specs for size in (spec.kernel_size, spec.units)]))
     for spec, w0 in zip(specs, w0s):
-        kernel = flat[:, offset : offset + spec.kernel_size].reshape(-1, spec.fan_in, spec.units)
-        offset += spec.kernel_size
-        bias = flat[:, offset : offset + spec.units]
-        offset += spec.units
+        kernel = next(pieces).reshape(-1, spec.fan_in, spec.units)
+        bias = next(pieces)
         hidden = matmul(hidden, kernel) + bias[:, None, :]
         if w0 is not None:
             hidden = sin(w0 * hidden)
     return hidden
+
+
+def _slices(flat, sizes):
+    """The pieces of ``flat`` along its last axis, one slice each."""
+    offsets = np.cumsum([0, *sizes])
+    return [flat[:, start:stop] for start, stop in zip(offsets[:-1], offsets[1:])]
 
 
 def _hand_written_jax(model, images, batch: int, points: int, learning_rate: float):
@@ -193,7 +200,9 @@ def _hand_written_jax(model, images, batch: int, points: int, learning_rate: flo
         flat = (features @ params["head"][0] + params["head"][1]) * weight_scale
         _, index = jax.lax.top_k(jax.random.uniform(key, (x.shape[0], grid.shape[0])), points)
         values = jnp.take_along_axis(y.reshape(y.shape[0], -1, 1), index[..., None], axis=1)
-        hidden = _apply_flat_target(flat, grid[index], specs, w0s, jnp.matmul, jnp.sin)
+        sizes = np.cumsum([size for spec in specs for size in (spec.kernel_size, spec.units)])[:-1].tolist()
+        hidden = _apply_flat_target(flat, grid[index], specs, w0s, jnp.matmul, jnp.sin,
+                                    lambda f, _: jnp.split(f, sizes, axis=-1))
         return jnp.mean((hidden - values) ** 2)
 
     @jax.jit
@@ -223,8 +232,10 @@ def _hand_written_jax(model, images, batch: int, points: int, learning_rate: flo
     return run
 
 
-def _hand_written_torch(model, images, batch: int, points: int, learning_rate: float):
-    """A training step written directly in PyTorch: the same forward, autograd and torch.optim.Adam."""
+def _hand_written_torch(model, images, batch: int, points: int, learning_rate: float, slices: bool = False):
+    """A training step written directly in PyTorch: the same forward, autograd and ``torch.optim.Adam`` (its default
+    implementation for the device). ``slices``: cut the head's output with one slice per piece instead of
+    ``torch.split``."""
     import torch
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # where Keras' PyTorch backend runs
@@ -251,7 +262,8 @@ def _hand_written_torch(model, images, batch: int, points: int, learning_rate: f
             index_ = torch.topk(torch.rand((x.shape[0], grid.shape[0]), generator=generator, device=device),
                                 points).indices
             values = torch.take_along_dim(x.reshape(x.shape[0], -1, 1), index_[..., None], dim=1)
-            hidden = _apply_flat_target(flat, grid[index_], specs, w0s, torch.matmul, torch.sin)
+            hidden = _apply_flat_target(flat, grid[index_], specs, w0s, torch.matmul, torch.sin,
+                                        _slices if slices else lambda f, sizes: torch.split(f, sizes, dim=-1))
             loss = torch.mean((hidden - values) ** 2)
             optimizer.zero_grad()
             loss.backward()
@@ -261,19 +273,31 @@ def _hand_written_torch(model, images, batch: int, points: int, learning_rate: f
     return run
 
 
-def benchmark_training(batch: int, points: int, width: int, depth: int, steps: int, repeats: int) -> list[dict]:
+def benchmark_training(batch: int, points: int, width: int, depth: int, steps: int, repeats: int,
+                       variants: bool = False) -> list[dict]:
+    """Time ``steps`` training steps of each variant (one ``fit`` epoch for HyperINR); ms per step and the ratio to
+    the hand-written step. ``variants`` adds, for the attribution of the difference, ``fit`` without the default
+    ``DivergenceGuard`` callback and (PyTorch) a hand-written step that slices the head's output piece by piece."""
     learning_rate = 1e-3
     images = _faces(batch * steps)
     model = _make_training_model(points, width, depth, learning_rate)
     model(images[:batch])  # build
-    functions = {"HyperINR model.fit": lambda: model.fit(images, images, batch_size=batch, epochs=1, verbose=0,
-                                                         shuffle=False)}
+
+    def fit(**kwargs):
+        return model.fit(images, images, batch_size=batch, epochs=1, verbose=0, shuffle=False, **kwargs)
+
+    functions = {"HyperINR model.fit": fit}
+    if variants:
+        functions["HyperINR model.fit, divergence_guard=False"] = lambda: fit(divergence_guard=False)
     if BACKEND == "jax":
         run = _hand_written_jax(model, images, batch, points, learning_rate)
         functions["hand-written (jax.jit + Adam)"] = lambda: run(steps)
     elif BACKEND == "torch":
         run = _hand_written_torch(model, images, batch, points, learning_rate)
         functions["hand-written (torch autograd + Adam)"] = lambda: run(steps)
+        if variants:
+            run_sliced = _hand_written_torch(model, images, batch, points, learning_rate, slices=True)
+            functions["hand-written, one slice per piece"] = lambda: run_sliced(steps)
     times = _median_times(functions, repeats)
     reference = next((name for name in times if name.startswith("hand-written")), None)
     rows = []
@@ -286,7 +310,16 @@ def benchmark_training(batch: int, points: int, width: int, depth: int, steps: i
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few repetitions (runs in seconds)")
+    parser.add_argument("--training-only", action="store_true", help="skip the batched-evaluation table")
+    parser.add_argument("--variants", action="store_true",
+                        help="training table: add fit without the DivergenceGuard and a slicing hand-written step")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="PyTorch: torch.set_num_threads(THREADS) (e.g. 1 on a shared, loaded machine)")
     args = parser.parse_args(argv)
+    if args.threads is not None and BACKEND == "torch":
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.quick:
         eval_config = dict(batch_sizes=[32], points=256, width=32, depth=2, repeats=3)
         train_config = dict(batch=8, points=64, width=16, depth=2, steps=3, repeats=2)
@@ -294,19 +327,20 @@ def main(argv=None) -> None:
         eval_config = dict(batch_sizes=[1, 8, 32, 128], points=625, width=64, depth=3, repeats=30)
         train_config = dict(batch=32, points=256, width=64, depth=3, steps=30, repeats=9)
 
-    print(f"## Batched per-sample INR evaluation vs a Python loop ({BACKEND}, SIREN width {eval_config['width']} "
-          f"depth {eval_config['depth']}, {eval_config['points']} points per sample)\n")
-    print("| batch | variant | time (ms) | speed-up of batched |")
-    print("|---:|---|---:|---:|")
-    for row in benchmark_evaluation(**eval_config):
-        print(f"| {row['batch']} | {row['variant']} | {row['ms']:.3f} | {row['speedup']:.1f}x |")
+    if not args.training_only:
+        print(f"## Batched per-sample INR evaluation vs a Python loop ({BACKEND}, SIREN width {eval_config['width']} "
+              f"depth {eval_config['depth']}, {eval_config['points']} points per sample)\n")
+        print("| batch | variant | time (ms) | speed-up of batched |")
+        print("|---:|---|---:|---:|")
+        for row in benchmark_evaluation(**eval_config):
+            print(f"| {row['batch']} | {row['variant']} | {row['ms']:.3f} | {row['speedup']:.1f}x |")
 
     print(f"\n## One training step: HyperINR vs hand-written ({BACKEND}, batch {train_config['batch']}, "
           f"{train_config['points']} points per image, SIREN width {train_config['width']} depth "
           f"{train_config['depth']}, full head; {train_config['steps']} steps per timing)\n")
     print("| variant | time per step (ms) | ratio to hand-written |")
     print("|---|---:|---:|")
-    for row in benchmark_training(**train_config):
+    for row in benchmark_training(**train_config, variants=args.variants):
         print(f"| {row['variant']} | {row['ms_per_step']:.2f} | {row['ratio']:.2f} |")
     if BACKEND == "tensorflow":
         print("\n(no hand-written TensorFlow step: the training comparison runs on jax and torch)")

@@ -136,9 +136,19 @@ class FieldDataset(keras.utils.PyDataset):
         return math.ceil(len(self.signals) / self.batch_size)
 
     def _order(self) -> np.ndarray:
+        """The order of the signals in epoch ``self.epoch``: a permutation seeded by ``(seed, epoch)`` when shuffling.
+
+        Computed once per epoch (and seed), not once per batch: with many signals the permutation would otherwise be
+        drawn again for every batch of the epoch.
+        """
         if not self.shuffle:
             return np.arange(len(self.signals))
-        return np.random.default_rng((self.seed, self.epoch)).permutation(len(self.signals))
+        key = (self.seed, self.epoch, len(self.signals))
+        cached = getattr(self, "_cached_order", None)  # (key, order); one tuple, so concurrent workers see either
+        if cached is None or cached[0] != key:
+            cached = (key, np.random.default_rng((self.seed, self.epoch)).permutation(len(self.signals)))
+            self._cached_order = cached
+        return cached[1]
 
     def __getitem__(self, index: int):
         if not 0 <= index < len(self):

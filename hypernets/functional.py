@@ -155,6 +155,10 @@ def weight_scales(kernel: np.ndarray, bias: np.ndarray | None) -> tuple[float, f
 def split_flat_parameters(flat, specs: Sequence[LayerSpec]) -> list[tuple]:
     """Cut per-sample flat parameter vectors into per-layer kernels and biases (of any shape: ``spec.kernel_shape``).
 
+    The pieces come from one split of ``flat`` along its last axis, not from one slice per piece: PyTorch's eager
+    autograd turns every slice's gradient into a zero-filled ``(batch, total)`` tensor and adds those up (two full
+    passes per piece), where a split's gradient is one concatenation. Same values on every backend.
+
     Args:
         flat: ``(batch, total)`` with ``total = sum(spec.parameter_count)``; for each layer, its kernel in row-major
             ``(in, out)`` order, then its bias.
@@ -163,16 +167,29 @@ def split_flat_parameters(flat, specs: Sequence[LayerSpec]) -> list[tuple]:
     Returns:
         ``[(kernel (batch, *kernel_shape), bias (batch, *bias_shape) or None), ...]``.
     """
-    weights, start = [], 0
+    sizes = [size for spec in specs for size in (spec.kernel_size, spec.bias_size) if size]
+    pieces = iter(_split_last_axis(flat, sizes))
+    weights = []
     for spec in specs:
-        kernel = ops.reshape(flat[:, start : start + spec.kernel_size], (-1, *spec.kernel_shape))
-        start += spec.kernel_size
-        bias = None
-        if spec.use_bias:
-            bias = ops.reshape(flat[:, start : start + spec.bias_size], (-1, *spec.bias_shape))
-            start += spec.bias_size
+        kernel = ops.reshape(next(pieces), (-1, *spec.kernel_shape))
+        bias = ops.reshape(next(pieces), (-1, *spec.bias_shape)) if spec.bias_size else None
         weights.append((kernel, bias))
     return weights
+
+
+def _split_last_axis(flat, sizes: Sequence[int]) -> list:
+    """``flat`` ``(batch, sum(sizes))`` cut into ``(batch, size)`` pieces along its last axis.
+
+    ``keras.ops.split`` on PyTorch turns split points into a device tensor and reads them back (a host-device round
+    trip on a GPU), so PyTorch gets ``torch.split`` with the sizes (:func:`hypernets.trainers.torch.split_last_axis`).
+    """
+    if len(sizes) == 1:
+        return [flat]
+    if keras.backend.backend() == "torch":
+        from hypernets.trainers.torch import split_last_axis
+
+        return split_last_axis(flat, sizes)
+    return ops.split(flat, np.cumsum(sizes)[:-1].tolist(), axis=-1)
 
 
 def flatten_parameters(weights: Sequence[tuple]) -> np.ndarray:

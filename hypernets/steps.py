@@ -15,6 +15,7 @@ Data accepted by ``HyperINR.fit`` / ``evaluate`` (``x``, ``y`` and an optional p
 
 from __future__ import annotations
 
+import functools
 import math
 
 import keras
@@ -127,12 +128,21 @@ def check_data_values(x, y, argument: str | None = None) -> None:
         check_real_array(name, value, allow_empty=True)
 
 
+@functools.lru_cache(maxsize=16)
+def _cached_grid(grid_shape: tuple) -> np.ndarray:
+    """:func:`keras_inr.data.coordinate_grid` of ``grid_shape``, computed once per shape (read-only): a train step
+    would otherwise rebuild the same constant every step on the eager backends."""
+    grid = coordinate_grid(grid_shape)
+    grid.flags.writeable = False
+    return grid
+
+
 def _grid_batch(model, signals, training: bool):
     """Coordinates and values of signals given on a grid; a random subset of points when training."""
     shape = tuple(signals.shape)
-    grid_shape, channels = shape[1:-1], int(shape[-1])
+    grid_shape, channels = tuple(int(size) for size in shape[1:-1]), int(shape[-1])
     num_points = math.prod(grid_shape)
-    grid = ops.convert_to_tensor(coordinate_grid(grid_shape))  # (num_points, in_dims), constant
+    grid = ops.convert_to_tensor(_cached_grid(grid_shape))  # (num_points, in_dims), constant
     flat_values = ops.reshape(signals, (-1, num_points, channels))
     points = model.points_per_step
     if not training or points is None or points >= num_points:
@@ -141,8 +151,7 @@ def _grid_batch(model, signals, training: bool):
     # k distinct points per sample: the indices of the k largest of N uniform draws (a uniformly random subset).
     _, indices = ops.top_k(keras.random.uniform((batch, num_points), seed=model.point_sampler), points)
     coordinates = ops.take(grid, indices, axis=0)  # (batch, k, in_dims)
-    offsets = ops.expand_dims(ops.arange(batch, dtype=indices.dtype) * num_points, 1)
-    values = ops.take(ops.reshape(flat_values, (-1, channels)), indices + offsets, axis=0)  # (batch, k, channels)
+    values = ops.take_along_axis(flat_values, ops.expand_dims(indices, -1), axis=1)  # (batch, k, channels)
     return coordinates, values
 
 

@@ -1,10 +1,12 @@
 """PyTorch ``train_step`` / ``test_step`` of HyperINR: ``backward`` on the shared loss, ``optimizer.apply`` under
 ``torch.no_grad`` (``sub_steps`` optimiser steps per batch, each on freshly drawn points; the logs report the last);
-evaluation runs under ``no_grad``."""
+evaluation runs under ``no_grad``. Also the PyTorch pieces the shared code dispatches to
+(:func:`split_last_axis`)."""
 
 from __future__ import annotations
 
 import torch
+from keras import ops
 
 from hypernets.steps import compute_field_loss, prepare_batch, update_metrics
 
@@ -32,3 +34,12 @@ class HyperTrainer:
             predictions = self(datapoints, coordinates=coordinates, training=False)
             loss = compute_field_loss(self, values, predictions, sample_weight)
             return update_metrics(self, loss, values, predictions, sample_weight)
+
+
+def split_last_axis(flat, sizes) -> list:
+    """``torch.split`` of ``flat`` ``(batch, sum(sizes))`` into ``(batch, size)`` pieces along the last axis.
+
+    Used by :func:`hypernets.functional.split_flat_parameters`: ``keras.ops.split`` with split points would build a
+    device tensor from them and read it back to the host (a synchronisation on a GPU, every step).
+    """
+    return list(torch.split(ops.convert_to_tensor(flat), [int(size) for size in sizes], dim=-1))

@@ -97,6 +97,112 @@ def test_interpolation_is_d_linear_and_shapes_are_levels_times_features(dims):
     np.testing.assert_allclose(encoded, np.stack([expected, expected], -1), rtol=1e-5, atol=1e-5)
 
 
+def _reference_encoding(layer, coordinates, table):
+    """Section 3 of Mueller et al. 2022 point by point in numpy, corner by corner: rows ``(N, L, 2^d)`` (equation 4
+    via :func:`_reference_hash` or direct indexing), d-linear weights, features ``(N, L * F)`` and their Jacobian
+    ``(N, L * F, d)`` (float64 after the layer's float32 cell location)."""
+    points, dims = coordinates.shape
+    unit = np.clip((coordinates + np.float32(1)) * np.float32(0.5), 0, 1).astype("float32")
+    offset, rows, weights, features, jacobian = 0, [], [], [], []
+    for resolution in layer.resolutions:
+        positions = unit * np.float32(resolution)
+        cells = np.minimum(np.floor(positions), resolution - 1)
+        fractions = (positions - cells).astype("float64")
+        level_rows, level_weights, level_slopes = [], [], []
+        for corner in range(2**dims):
+            bits = np.array([(corner >> axis) & 1 for axis in range(dims)])
+            vertex = cells.astype("int64") + bits
+            if (resolution + 1) ** dims <= layer.table_size:
+                level_rows.append(offset + vertex @ (resolution + 1) ** np.arange(dims))
+            else:
+                level_rows.append(offset + _reference_hash(vertex, layer.log2_table_size))
+            factors = np.where(bits, fractions, 1 - fractions)  # (N, d)
+            level_weights.append(np.prod(factors, axis=-1))
+            # d w / d x_j = prod_{i != j} factor_i * (+-1) * d f_j / d x_j, with d f_j / d x_j = resolution / 2
+            level_slopes.append(np.stack([np.prod(np.delete(factors, j, axis=-1), axis=-1) * (2 * bits[j] - 1)
+                                          for j in range(dims)], -1) * resolution / 2)
+        level_rows, level_weights = np.stack(level_rows, -1), np.stack(level_weights, -1)  # (N, 2^d)
+        corner_values = table[level_rows].astype("float64")  # (N, 2^d, F)
+        rows.append(level_rows)
+        weights.append(level_weights)
+        features.append(np.einsum("nc,ncf->nf", level_weights, corner_values))
+        jacobian.append(np.einsum("ncj,ncf->nfj", np.stack(level_slopes, 1), corner_values))
+        offset += min((resolution + 1) ** dims, layer.table_size)
+    return (np.stack(rows, 1), np.stack(weights, 1), np.concatenate(features, -1),
+            np.concatenate(jacobian, 1))
+
+
+def _table_and_coordinate_gradients(layer, coordinates, upstream):
+    """``d sum(upstream * layer(x)) / d table`` and ``/ d x`` with the backend's own autodiff."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        def loss(table, x):
+            return (layer.stateless_call([table], [], x)[0] * upstream).sum()
+
+        return jax.grad(loss, argnums=(0, 1))(layer.table.value, coordinates)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.constant(coordinates)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = tf.reduce_sum(tf.cast(layer(x), "float64") * upstream)
+        return tape.gradient(value, [layer.table.value, x])
+    import torch
+
+    x = torch.tensor(coordinates, requires_grad=True)
+    layer.table.value.grad = None
+    (layer(x).double() * torch.tensor(upstream)).sum().backward()
+    return layer.table.value.grad, x.grad
+
+
+@pytest.mark.filterwarnings("ignore:Explicitly requested dtype float64")  # JAX without x64 computes in float32
+@pytest.mark.parametrize("dims, dtype", [(2, "float32"), (3, "float32"), (2, "float64")])
+def test_encoding_and_its_gradients_match_a_corner_by_corner_numpy_reference(dims, dtype):
+    """Rows bit-identical to the paper's hash and direct indexing, weights, features, the dense table gradient (one
+    sum per row) and the coordinate gradient, on every backend (on PyTorch through the fused gather of
+    keras_inr/backends/hashgrid_torch.py; a float64 table takes its mixed-dtype path)."""
+    kwargs = ({"levels": 4, "log2_table_size": 7, "base_resolution": 4, "finest_resolution": 32} if dims == 2 else
+              {"levels": 3, "log2_table_size": 9, "base_resolution": 2, "finest_resolution": 8})
+    layer = HashGridEncoding(features_per_level=2, seed=0, dtype=dtype, **kwargs)
+    layer.build((None, dims))
+    assert 0 < layer._num_direct < layer.levels  # both kinds of level
+    layer.table.assign(np.random.default_rng(1).normal(size=layer.table.shape).astype(dtype))
+    table = to_numpy(layer.table)
+    coordinates = np.random.default_rng(dims).uniform(-0.99, 0.99, (64, dims)).astype("float32")
+    rows, weights, features, jacobian = _reference_encoding(layer, coordinates, table)
+    got_rows, got_weights = layer.corner_indices(keras.ops.convert_to_tensor(coordinates))
+    assert keras.backend.standardize_dtype(got_rows.dtype) == "int32"
+    np.testing.assert_array_equal(to_numpy(got_rows), rows)
+    np.testing.assert_allclose(to_numpy(got_weights), weights, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(to_numpy(layer(coordinates)), features, rtol=1e-5, atol=1e-6)
+
+    upstream = np.random.default_rng(2).normal(size=features.shape)
+    expected = np.zeros(table.shape)
+    per_lookup = weights[..., None] * upstream.reshape(len(coordinates), layer.levels, 1, -1)  # (N, L, 2^d, F)
+    np.add.at(expected, rows.reshape(-1), per_lookup.reshape(-1, table.shape[-1]))
+    table_gradient, coordinate_gradient = _table_and_coordinate_gradients(layer, coordinates, upstream)
+    assert tuple(table_gradient.shape) == table.shape  # dense and table-shaped, never one row per lookup
+    np.testing.assert_allclose(to_numpy(table_gradient), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(coordinate_gradient), np.einsum("nf,nfj->nj", upstream, jacobian),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_coordinate_derivatives_of_the_encoding_are_d_linear():
+    """First derivatives match the numpy reference and second ones along an axis vanish (d-linear in each cell) --
+    on PyTorch this differentiates the fused gather's backward pass again."""
+    layer = HashGridEncoding(levels=3, log2_table_size=6, base_resolution=2, finest_resolution=8, seed=0)
+    layer.build((None, 2))
+    layer.table.assign(np.random.default_rng(3).normal(size=layer.table.shape).astype("float32"))
+    coordinates = np.random.default_rng(4).uniform(-0.99, 0.99, (16, 2)).astype("float32")
+    jacobian = _reference_encoding(layer, coordinates, to_numpy(layer.table))[3]
+    result = keras_inr.differential.derivatives(layer, coordinates, jacobian=True, laplacian=True)
+    np.testing.assert_allclose(to_numpy(result["jacobian"]), jacobian, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(to_numpy(result["laplacian"]), 0.0, atol=1e-5)
+
+
 def test_table_initialisation_is_the_papers_uniform_and_seeded():
     layer = HashGridEncoding(**SMALL, seed=7)
     layer.build((None, 2))

@@ -15,11 +15,13 @@ whose partial products stay below ``2^31``. The indices are therefore identical 
 against a uint64 numpy reference).
 
 Gradients: the table is read with one gather of all levels and corners. The gradient of that gather is a
-scatter-add into an array of the table's shape (exactly the table's size, never larger): JAX and PyTorch
-(``keras.ops.take``) produce it so; TensorFlow's own ``tf.gather`` gradient would be ``tf.IndexedSlices`` with one row
-per lookup -- several times the table for a full image, and applied wrongly by Keras' Adam where a row repeats -- so
-on TensorFlow :func:`keras_inr.backends.hashgrid_tensorflow.take_rows` sums it per row into the same dense gradient.
-The cost per backend is measured in BENCHMARKS.md, section 8.
+scatter-add into an array of the table's shape (exactly the table's size, never larger): JAX (``keras.ops.take``)
+produces it so; TensorFlow's own ``tf.gather`` gradient would be ``tf.IndexedSlices`` with one row per lookup --
+several times the table for a full image, and applied wrongly by Keras' Adam where a row repeats -- so on TensorFlow
+:func:`keras_inr.backends.hashgrid_tensorflow.take_rows` sums it per row into the same dense gradient. On PyTorch,
+which runs the layer eagerly op by op, :func:`keras_inr.backends.hashgrid_torch.interpolate` gathers and weights the
+corners in one kernel and scatter-adds the same dense gradient (``index_add_``). The cost per backend is measured in
+BENCHMARKS.md, section 8.
 """
 
 from __future__ import annotations
@@ -70,6 +72,37 @@ def level_resolutions(levels: int, base_resolution: int, finest_resolution: int)
     return [int(math.floor(base_resolution * growth**level * (1.0 + 1e-9))) for level in range(levels)]
 
 
+def _hash_terms(x, primes, log2_table_size: int):
+    """``(x * pi) mod 2^k`` element-wise in int32 without overflow, ``pi`` broadcast against ``x``.
+
+    The limb arithmetic of :func:`hash_indices`: ``x = x0 + 2^15 x1`` and ``pi mod 2^30 = p0 + 2^15 p1`` give
+    ``x pi = x0 p0 + 2^15 (x0 p1 + x1 p0) mod 2^k`` for ``k <= 30``, every partial product below ``2^31``.
+
+    Args:
+        x: int32 tensor of grid coordinates in ``[0, 2^30)``.
+        primes: Python int, or int array broadcastable against ``x`` (one prime per axis).
+        log2_table_size: ``k`` in ``[1, MAX_LOG2_TABLE_SIZE]``.
+
+    Returns:
+        int32 tensor of ``x``'s broadcast shape, values in ``[0, 2^k)``.
+    """
+    mask = (1 << log2_table_size) - 1
+    high_mask = (1 << max(log2_table_size - _LIMB, 0)) - 1
+    primes = np.asarray(primes, dtype=np.int64) & ((1 << (2 * _LIMB)) - 1)
+    p0, p1 = primes & _LIMB_MASK, primes >> _LIMB
+    if p0.ndim:  # per-axis limbs as int32 tensors (PyTorch warns on numpy-tensor arithmetic)
+        p0, p1 = ops.convert_to_tensor(p0.astype("int32")), ops.convert_to_tensor(p1.astype("int32"))
+    else:
+        p0, p1 = int(p0), int(p1)
+    x0 = ops.bitwise_and(x, _LIMB_MASK)
+    low = ops.bitwise_and(x0 * p0, mask)
+    if not high_mask:
+        return low
+    x1 = ops.right_shift(x, _LIMB)
+    middle = ops.left_shift(ops.bitwise_and(x0 * p1 + x1 * p0, high_mask), _LIMB)
+    return ops.bitwise_and(low + middle, mask)
+
+
 def hash_indices(corners, log2_table_size: int):
     """Spatial hash ``(XOR_i x_i pi_i) mod T`` of integer grid corners, exact in int32 on every backend.
 
@@ -88,23 +121,30 @@ def hash_indices(corners, log2_table_size: int):
     dims = corners.shape[-1]
     if dims > len(HASH_PRIMES):
         raise ValueError(f"the spatial hash takes at most {len(HASH_PRIMES)}-D coordinates, got {dims}-D corners.")
-    mask = (1 << log2_table_size) - 1
-    high_mask = (1 << max(log2_table_size - _LIMB, 0)) - 1
     result = None
     for axis in range(dims):
-        prime = HASH_PRIMES[axis] & ((1 << (2 * _LIMB)) - 1)
-        p0, p1 = prime & _LIMB_MASK, prime >> _LIMB
-        x = corners[..., axis]
-        x0 = ops.bitwise_and(x, _LIMB_MASK)
-        x1 = ops.right_shift(x, _LIMB)
-        low = ops.bitwise_and(x0 * p0, mask)
-        if high_mask:
-            middle = ops.left_shift(ops.bitwise_and(x0 * p1 + x1 * p0, high_mask), _LIMB)
-            term = ops.bitwise_and(low + middle, mask)
-        else:
-            term = low
+        term = _hash_terms(corners[..., axis], HASH_PRIMES[axis], log2_table_size)
         result = term if result is None else ops.bitwise_xor(result, term)
     return result
+
+
+def _corner_product(sides, combine):
+    """Combine per-axis values of a cell's two sides into its ``2^d`` corners: corner ``c`` takes side
+    ``(c >> i) & 1`` along axis ``i``.
+
+    Args:
+        sides: ``d`` pairs ``(low, high)`` of tensors of one shape ``(...)``, the values of axis ``i`` at the cell's
+            lower and upper side.
+        combine: the binary operation, called as ``combine(side of axis i, combination of axes < i)``.
+
+    Returns:
+        ``(..., 2^d)``: the combinations, built axis by axis (``2^(i+1)`` operations on ``(...)``-shaped tensors at
+        axis ``i``, then one stack), instead of ``d`` operations per corner on ``(..., 2^d, d)`` tensors.
+    """
+    result = list(sides[0])
+    for low, high in sides[1:]:
+        result = [combine(side, earlier) for side in (low, high) for earlier in result]
+    return ops.stack(result, axis=-1)
 
 
 @register
@@ -214,11 +254,15 @@ class HashGridEncoding(_Float32Encoding):
              for resolution, is_hashed in zip(self.resolutions, hashed)],
             dtype="int32",
         )
-        # The 2^d corners of a cell as 0/1 offsets along each axis.
+        # The 2^d corners of a cell as 0/1 offsets along each axis, and for the directly indexed levels each
+        # corner's row relative to the cell's origin vertex (the level's offset included).
         self._corner_bits = np.array(
             [[(corner >> axis) & 1 for axis in range(self.in_dims)] for corner in range(2**self.in_dims)],
             dtype="int32",
         )
+        self._direct_corner_rows = (
+            self._offsets[: self._num_direct, None] + self._strides[: self._num_direct] @ self._corner_bits.T
+        ).astype("int32")  # (L_direct, 2^d)
         self.table = self.add_weight(
             name="table", shape=(total, self.features_per_level),
             initializer=inr_initializers.HashTableUniform(seed=self.seed), trainable=self.trainable, autocast=False,
@@ -227,6 +271,12 @@ class HashGridEncoding(_Float32Encoding):
 
     def corner_indices(self, coordinates):
         """Table rows and interpolation weights of the ``2^d`` cell corners of every level.
+
+        Corner ``c`` of a cell lies at ``origin + bits(c)``, with bit ``i`` of ``c`` the offset along axis ``i``.
+        Directly indexed levels read row ``offset_l + sum_i x_i stride_i`` (``stride_i = (N_l + 1)^i``), computed
+        once per cell plus a constant per corner; hashed levels XOR the per-axis hash terms ``x_i pi_i mod T`` of
+        the cell's two sides (equation 4), and the d-linear weights are products of the per-axis factors
+        ``1 - f_i`` and ``f_i`` -- so the per-corner work is one addition, XOR or product per corner.
 
         Args:
             coordinates: float32 ``(..., d)`` in ``[-1, 1]`` (clamped).
@@ -241,33 +291,43 @@ class HashGridEncoding(_Float32Encoding):
         positions = unit[..., None, :] * constant(resolutions[:, None])  # (..., L, d)
         cells = ops.minimum(ops.floor(positions), constant((resolutions - 1.0)[:, None]))
         fractions = positions - cells  # in [0, 1]
-        origin = ops.cast(cells, "int32")
-        corners = origin[..., None, :] + constant(self._corner_bits)  # (..., L, 2^d, d)
+        origin = ops.cast(cells, "int32")  # (..., L, d)
+        direct = self._num_direct
         parts = []
-        if self._num_direct:
-            direct = corners[..., : self._num_direct, :, :]
-            parts.append(ops.sum(direct * constant(self._strides[: self._num_direct, None, :]), axis=-1))
-        if self._num_direct < self.levels:
-            parts.append(hash_indices(corners[..., self._num_direct :, :, :], self.log2_table_size))
+        if direct:
+            base = ops.sum(origin[..., :direct, :] * constant(self._strides[:direct]), axis=-1)  # (..., L_direct)
+            parts.append(base[..., None] + constant(self._direct_corner_rows))
+        if direct < self.levels:
+            sides = ops.stack([origin[..., direct:, :], origin[..., direct:, :] + 1], axis=-1)  # (..., L_hash, d, 2)
+            primes = np.asarray(HASH_PRIMES[: self.in_dims])[:, None]
+            terms = _hash_terms(sides, primes, self.log2_table_size)  # (..., L_hash, d, 2)
+            hashed = _corner_product([(terms[..., i, 0], terms[..., i, 1]) for i in range(self.in_dims)],
+                                     ops.bitwise_xor)
+            parts.append(hashed + constant(self._offsets[direct:, None]))
         indices = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-2)
-        indices = indices + constant(self._offsets[:, None])
-        bits = constant(self._corner_bits.astype("float32"))
-        fractions = fractions[..., None, :]  # (..., L, 1, d)
-        weights = ops.prod(fractions * bits + (1.0 - fractions) * (1.0 - bits), axis=-1)
+        complements = 1.0 - fractions
+        weights = _corner_product([(complements[..., i], fractions[..., i]) for i in range(self.in_dims)],
+                                  ops.multiply)  # (..., L, 2^d)
         return indices, weights
 
     def call(self, inputs, training=None):
         coordinates = ops.cast(inputs, "float32")
         indices, weights = self.corner_indices(coordinates)
-        if keras.backend.backend() == "tensorflow":  # a dense table-shaped gradient, as on JAX and PyTorch
-            from keras_inr.backends.hashgrid_tensorflow import take_rows
+        backend = keras.backend.backend()
+        if backend == "torch":  # gather and weighted sum in one kernel, with a cheap table-shaped gradient
+            from keras_inr.backends.hashgrid_torch import interpolate
 
-            corner_features = take_rows(self.table.value, indices)  # (..., L, 2^d, F)
+            features = interpolate(self.table.value, indices, weights)  # (..., L, F)
         else:
-            corner_features = ops.take(self.table, indices, axis=0)
-        if keras.backend.standardize_dtype(corner_features.dtype) != "float32":
-            corner_features = ops.cast(corner_features, "float32")
-        features = ops.sum(weights[..., None] * corner_features, axis=-2)  # (..., L, F)
+            if backend == "tensorflow":  # a dense table-shaped gradient, as on JAX and PyTorch
+                from keras_inr.backends.hashgrid_tensorflow import take_rows
+
+                corner_features = take_rows(self.table.value, indices)  # (..., L, 2^d, F)
+            else:
+                corner_features = ops.take(self.table, indices, axis=0)
+            if keras.backend.standardize_dtype(corner_features.dtype) != "float32":
+                corner_features = ops.cast(corner_features, "float32")
+            features = ops.sum(weights[..., None] * corner_features, axis=-2)  # (..., L, F)
         shape = ops.shape(features)
         features = ops.reshape(features, (*shape[:-2], self.levels * self.features_per_level))
         return self._output(features)

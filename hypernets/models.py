@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import keras
@@ -13,9 +14,10 @@ from hypernets.heads import WeightHead, get_head
 from hypernets.steps import check_data_shapes, check_data_values
 from hypernets.trainers import trainer_for_backend
 from keras_inr import rendering
+from keras_inr.callbacks import DivergenceGuard
 from keras_inr.metrics import PSNR
 from keras_inr.saving import register
-from keras_inr.validation import check_positive_float, check_positive_int, check_seed, check_shape
+from keras_inr.validation import check_bool, check_positive_float, check_positive_int, check_seed, check_shape
 
 #: The backend's train_step/test_step mixin, chosen once, when this module is imported.
 HyperTrainer = trainer_for_backend()
@@ -270,20 +272,57 @@ class HyperINR(HyperTrainer, keras.Model):
         return outputs
 
     # --- training configuration -------------------------------------------------------------------------------
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.fit``; array data is checked first (the accepted forms: :mod:`hypernets.steps`).
+    def fit(self, x=None, y=None, *args, divergence_guard: bool = True, **kwargs):
+        """``keras.Model.fit`` with checks before Keras starts, and a guard against diverged training.
 
         Arrays given as ``x``/``y`` or ``validation_data`` are checked once, before Keras starts: their shapes, and
         their values, which must be real and finite (NaN or infinity would train to NaN); a ``ValueError`` names
         the array. The shape checks also run inside every step, but an error raised while JAX traces the first step
         leaves the model unusable (Keras has already detached its variables), and TensorFlow's traced shapes give
         vaguer messages. Datasets check their arrays when they are made (:class:`hypernets.FieldDataset`).
+
+        When a distribution is active (:func:`keras_inr.distribution.current`: a ``keras.distribution`` on JAX),
+        every batch must split into equal parts over its devices (:func:`keras_inr.distribution.check_batch_size`),
+        checked before Keras starts: array data is checked for ``batch_size`` (Keras'
+        default 32), the last, smaller batch of an epoch (the datapoints left over), and likewise for
+        ``validation_data`` / ``validation_split`` with ``validation_batch_size``; a :class:`hypernets.FieldDataset`
+        for its ``batch_size`` (and its last batch unless ``drop_remainder``); a ``tf.data.Dataset`` for a batch
+        size fixed in its element spec. Other datasets are not checked (JAX then raises its own error).
+
+        Args:
+            x, y, *args, **kwargs: the arguments of ``keras.Model.fit`` (the data forms: :mod:`hypernets.steps`).
+            divergence_guard: add a :class:`keras_inr.callbacks.DivergenceGuard` (with its defaults) before the
+                other callbacks: when the loss becomes NaN or infinite or exceeds 1000 times the first step's
+                (:data:`keras_inr.callbacks.DIVERGENCE_FACTOR`), training stops, the model gets back the weights
+                and optimizer state of the last epoch that ended good (or those training started from), and
+                :class:`keras_inr.callbacks.DivergenceError` is raised, saying in which epoch. ``True`` by default;
+                no guard is added when ``callbacks`` already holds a ``DivergenceGuard`` (pass your own for another
+                ``factor``, or ``raise_error=False`` to only stop), or when ``callbacks`` is a
+                ``keras.callbacks.CallbackList``. Costs a copy of the weights and optimizer variables to host
+                memory at every epoch end.
+
+        Returns:
+            The ``keras.callbacks.History``.
+
+        Raises:
+            ValueError: naming the array, ``batch_size``, ``validation_batch_size`` or the dataset, for bad data or
+                batches that do not divide over the devices; naming ``divergence_guard`` unless it is a bool.
+            keras_inr.callbacks.DivergenceError: training diverged (with the default guard).
         """
+        kwargs = _fit_arguments(args, kwargs)
+        divergence_guard = check_bool("divergence_guard", divergence_guard)
         self._check_arrays(x, y)
-        validation_data = kwargs.get("validation_data", args[5] if len(args) > 5 else None)
+        validation_data = kwargs.get("validation_data")
         if isinstance(validation_data, (list, tuple)) and len(validation_data) in (2, 3):
             self._check_arrays(validation_data[0], validation_data[1], "validation_data")
-        return super().fit(x, y, *args, **kwargs)
+        _check_batches_divide(x, kwargs)
+        callbacks = kwargs.get("callbacks")
+        if divergence_guard and not isinstance(callbacks, keras.callbacks.CallbackList):
+            callbacks = list(callbacks or [])
+            if not any(isinstance(callback, DivergenceGuard) for callback in callbacks):
+                # first: it restores the last good weights before callbacks that save at epoch ends see them
+                kwargs["callbacks"] = [DivergenceGuard(), *callbacks]
+        return super().fit(x, y, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.evaluate``; array data is checked first (see :meth:`fit`)."""
@@ -366,6 +405,96 @@ class HyperINR(HyperTrainer, keras.Model):
             sub_steps=self.sub_steps,
         )
         return config
+
+
+#: ``keras.Model.fit``'s parameters after ``x`` and ``y``, in order (to name positional arguments).
+_FIT_PARAMETERS = tuple(inspect.signature(keras.Model.fit).parameters)[3:]
+
+
+def _fit_arguments(args: tuple, kwargs: dict) -> dict:
+    """``fit``'s positional arguments after ``x`` and ``y`` turned into keywords, merged with ``kwargs``."""
+    if len(args) > len(_FIT_PARAMETERS):
+        raise TypeError(f"fit() takes at most {len(_FIT_PARAMETERS) + 2} positional arguments after self.")
+    named = dict(zip(_FIT_PARAMETERS, args))
+    repeated = sorted(set(named) & set(kwargs))
+    if repeated:
+        raise TypeError(f"fit() got multiple values for argument(s) {repeated}.")
+    return {**named, **kwargs}
+
+
+def _leading_size(data) -> int | None:
+    """The number of samples in array data (the first axis of its first array), or ``None``."""
+    leaves = [leaf for leaf in keras.tree.flatten(data) if hasattr(leaf, "shape") and len(leaf.shape)]
+    return None if not leaves or leaves[0].shape[0] is None else int(leaves[0].shape[0])
+
+
+def _check_split(count: int, what: str, samples: int | None, batch_size: int | None, drop_remainder: bool,
+                 argument: str) -> None:
+    """Check that the batches of ``samples`` datapoints (``None``: unknown) of ``what``, taken ``batch_size`` at a
+    time (``argument`` names it), divide over ``count`` devices."""
+    from keras_inr.distribution import check_batch_size
+
+    if batch_size is None:
+        return
+    if samples is None or drop_remainder or samples >= batch_size:
+        try:
+            check_batch_size(batch_size, what=f"the batches of {what}")
+        except ValueError as error:
+            raise ValueError(str(error).replace("`batch_size`", f"`{argument}`", 1)) from None
+    if samples is None or drop_remainder or samples % count == 0:
+        return
+    # batches that are multiples of `count` leave samples % count over: only the number of datapoints can change that
+    last = samples if samples < batch_size else samples % batch_size
+    fix = " (or drop_remainder=True)" if argument.endswith(".batch_size") else ""
+    raise ValueError(
+        f"{what} holds {samples} datapoints, not a multiple of the {count} devices of the data-parallel distribution: "
+        f"with `{argument}`={batch_size}, the last batch of each epoch holds {last}, which does not divide over them "
+        f"(each step splits its batch into {count} equal parts). Use a multiple of {count} datapoints, e.g. "
+        f"{samples - samples % count}{fix}."
+    )
+
+
+def _check_batches_divide(x, kwargs: dict) -> None:
+    """:meth:`HyperINR.fit`'s check that its batches divide over the devices of the active ``keras.distribution``."""
+    from keras_inr.distribution import replicas
+
+    count = replicas()
+    if count == 1:
+        return
+    batch_size = kwargs.get("batch_size")
+    validation_batch_size = kwargs.get("validation_batch_size") or batch_size
+    validation_data = kwargs.get("validation_data")
+    split = kwargs.get("validation_split") or 0.0
+    validation_argument = "validation_batch_size" if kwargs.get("validation_batch_size") else "batch_size"
+    checks = []  # (what, data, samples, batch size, drop_remainder, argument)
+    for what, data, size, argument in (("`x`", x, batch_size, "batch_size"),
+                                       ("`validation_data`", validation_data, validation_batch_size,
+                                        validation_argument)):
+        if data is None:
+            continue
+        if isinstance(data, (list, tuple)) and what == "`validation_data`":
+            data = data[0]
+        if hasattr(data, "batch_size") and hasattr(data, "drop_remainder") and hasattr(data, "signals"):
+            checks.append((f"the dataset {what}", None, len(data.signals), data.batch_size,
+                           bool(data.drop_remainder), f"{what.strip('`')}.batch_size"))
+        elif hasattr(data, "element_spec"):  # a tf.data.Dataset: a batch size fixed in its element spec
+            leaves = [leaf for leaf in keras.tree.flatten(data.element_spec) if getattr(leaf, "shape", None)]
+            fixed = leaves[0].shape[0] if leaves and len(leaves[0].shape) else None
+            if fixed is not None:
+                checks.append((f"the dataset {what}", None, None, int(fixed), True, "batch_size"))
+        elif not isinstance(data, keras.utils.PyDataset) and not callable(getattr(data, "__next__", None)):
+            samples = _leading_size(data)
+            if samples is not None:
+                if what == "`x`" and split:
+                    checks.append((what, data, int(math.floor(samples * (1.0 - split))), size or 32, False,
+                                   argument))
+                    checks.append(("the `validation_split` of `x`", data,
+                                   samples - int(math.floor(samples * (1.0 - split))), validation_batch_size or 32,
+                                   False, validation_argument))
+                else:
+                    checks.append((what, data, samples, size or 32, False, argument))
+    for what, _, samples, size, drop_remainder, argument in checks:
+        _check_split(count, what, samples, size, drop_remainder, argument)
 
 
 def _head_config(head: WeightHead) -> dict:

@@ -54,6 +54,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from keras_inr import families as inr_families
+from keras_inr.callbacks import DivergenceGuard
 from keras_inr.models import build_model
 from keras_inr.training import SCHEDULES, compile_inr, recommended
 from keras_inr.validation import (
@@ -394,8 +395,25 @@ def _has_unconditional(hp: keras_tuner.HyperParameters, name: str) -> bool:
     return any(entry.name == name and not entry.conditions for entry in hp.space)
 
 
+class _TrialDivergenceGuard(DivergenceGuard):
+    """A :class:`~keras_inr.callbacks.DivergenceGuard` for tuner trials: it never raises, and it marks the diverged
+    epoch's logs NaN, so that the callbacks after it (KerasTuner's checkpoint of the best epoch, the History) never
+    take the weights it discarded for a result."""
+
+    def __init__(self, **kwargs):
+        super().__init__(raise_error=False, **kwargs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.diverged and logs is not None:
+            for key, value in logs.items():
+                if isinstance(value, numbers.Real) or hasattr(value, "shape"):
+                    logs[key] = float("nan")
+
+
 class TimedHyperModel(keras_tuner.HyperModel):
-    """A ``keras_tuner.HyperModel`` whose :meth:`fit` logs the training time as ``fit_seconds``.
+    """A ``keras_tuner.HyperModel`` whose :meth:`fit` logs the training time as ``fit_seconds`` and stops diverged
+    trials.
 
     Subclasses implement ``build(hp)``; :func:`leaderboard` reports the logged time.
     """
@@ -405,10 +423,40 @@ class TimedHyperModel(keras_tuner.HyperModel):
 
         Every epoch's ``fit_seconds`` entry holds the whole call's duration, so the trial's metrics (taken at its best
         epoch) report how long the trial trained. With Hyperband, a resumed trial counts only its own epochs.
+
+        A :class:`keras_inr.callbacks.DivergenceGuard` (default ``factor``) runs before the other callbacks: when a
+        trial's loss becomes NaN or infinite or explodes, training stops and the model gets back the weights of its
+        last good epoch. The trial then reports only its good epochs (its score is the best of them, and KerasTuner's
+        checkpoint never holds diverged weights); a trial diverged in its first epoch has no result and raises
+        ``keras_tuner.errors.FailedTrialError`` with the guard's message, which KerasTuner records as a failed trial
+        (``trial.message``) without retrying it, and the search goes on. (KerasTuner itself stops a search after
+        ``max_consecutive_failed_trials`` failed trials in a row, 3 by default: a ``make_tuner`` keyword.) A
+        ``DivergenceGuard`` in the callbacks given to ``search`` replaces the default one (e.g. for another
+        ``factor``); in a trial it never raises.
+
+        Raises:
+            keras_tuner.errors.FailedTrialError: the trial diverged in its first epoch.
         """
+        callbacks = list(kwargs.get("callbacks") or [])
+        given = [callback for callback in callbacks if isinstance(callback, DivergenceGuard)]
+        if given:
+            guard = _TrialDivergenceGuard(factor=given[0].factor, monitor=given[0].monitor)
+            callbacks = [guard if callback is given[0] else callback for callback in callbacks]
+        else:
+            guard = _TrialDivergenceGuard()
+            callbacks.insert(0, guard)  # first: it restores the last good weights before a checkpoint is saved
+        kwargs["callbacks"] = callbacks
         start = time.perf_counter()
         history = model.fit(*args, **kwargs)
         elapsed = time.perf_counter() - start
+        if guard.diverged:
+            good = [index for index, epoch in enumerate(history.epoch) if epoch < guard.error.restored_epoch]
+            if not good:
+                raise keras_tuner.errors.FailedTrialError(
+                    f"{guard.error.summary} The trial has no good epoch; it is counted as failed."
+                )
+            history.epoch = [history.epoch[index] for index in good]
+            history.history = {key: [values[index] for index in good] for key, values in history.history.items()}
         epochs = len(history.epoch)
         if epochs:
             history.history["fit_seconds"] = [elapsed] * epochs

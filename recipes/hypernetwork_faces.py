@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 import hypernets  # noqa: E402
 import keras_inr  # noqa: E402  (selects the default backend, JAX, when KERAS_BACKEND is unset)
 from keras_inr.metrics import psnr  # noqa: E402
+from keras_inr.safe_files import atomic_path  # noqa: E402
 
 #: Default Adam learning rate per head: the best of 3e-4 and 1e-3 (the full head: of 1e-4 to 3e-3) at 500 steps on
 #: JAX (BENCHMARKS.md section 5).
@@ -175,7 +176,8 @@ def main(argv=None) -> dict:
     figure.tight_layout()
     path = Path(args.out) / "held_out.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
+    with atomic_path(path) as temporary:  # whole or not at all: a stopped run keeps the previous figure
+        figure.savefig(temporary, dpi=120)
     plt.close(figure)
     print(f"\nsaved {path}")
     return results

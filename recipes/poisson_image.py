@@ -39,6 +39,7 @@ import numpy as np
 from scipy import ndimage
 
 from keras_inr import data, derivative_losses, differential, metrics, plotting, training
+from keras_inr.safe_files import atomic_path, write_text
 
 #: Degree of the harmonic polynomials fitted to a reconstruction from the Laplacian (the second PSNR column).
 HARMONIC_DEGREE = 3
@@ -210,18 +211,22 @@ def main(argv=None) -> list[dict]:
     results = []
     for supervision in supervisions:
         result = fit(supervision, image, targets, args)
-        plotting.save_image(out / f"from_{supervision}.png", np.clip(result["reconstruction"], 0, 1))
+        with atomic_path(out / f"from_{supervision}.png") as temporary:  # whole or not at all
+            plotting.save_image(temporary, np.clip(result["reconstruction"], 0, 1))
         print(f"  from the {supervision}: {result['psnr']:.2f} dB (offset fitted) in {result['seconds']:.1f} s",
               flush=True)
         results.append(result)
     table = markdown_table(results, args)
     print()
     print(table)
-    (out / "results.md").write_text(table + "\n")
-    figure = save_figure(
-        out / "poisson.png", image, gradient, laplacian, results,
-        f"{args.image} {args.size}x{args.size} from derivatives only ({keras.backend.backend()}, {args.steps} steps)",
-    )
+    write_text(out / "results.md", table + "\n")
+    figure = out / "poisson.png"
+    with atomic_path(figure) as temporary:
+        save_figure(
+            temporary, image, gradient, laplacian, results,
+            f"{args.image} {args.size}x{args.size} from derivatives only ({keras.backend.backend()}, {args.steps} "
+            "steps)",
+        )
     print(f"\nsaved {figure}, results.md and one PNG per supervision in {out}")
     return results
 

@@ -43,6 +43,7 @@ from scipy.spatial import cKDTree
 from skimage import measure
 
 from keras_inr import derivative_losses, differential, training
+from keras_inr.safe_files import atomic_path, write_text
 
 
 # --- shapes: exact signed distance, surface samples and normals --------------------------------------------------
@@ -287,7 +288,8 @@ def main(argv=None) -> dict:
     start = time.perf_counter()
     history = model.fit(dataset, epochs=args.steps // per_epoch, verbose=0).history
     seconds = time.perf_counter() - start
-    model.save(out / "sdf.keras")
+    with atomic_path(out / "sdf.keras") as temporary:  # whole or not at all: a stopped run keeps the last one
+        model.save(temporary)
 
     # mesh of the learned field, normals from its gradient
     size = args.resolution
@@ -315,7 +317,8 @@ def main(argv=None) -> dict:
         vertex_normals /= np.maximum(np.linalg.norm(vertex_normals, axis=1, keepdims=True), 1e-12)
         faces = orient(vertices, faces, vertex_normals)
         learned_mesh = (vertices, faces)
-        write_obj(out / "sdf_mesh.obj", vertices, faces, vertex_normals)
+        with atomic_path(out / "sdf_mesh.obj") as temporary:
+            write_obj(temporary, vertices, faces, vertex_normals)
         distance = distance_to_truth(vertices, faces)
         _, main_faces, components = largest_component(vertices, faces)
         main_distance = distance_to_truth(vertices, main_faces)
@@ -332,13 +335,15 @@ def main(argv=None) -> dict:
     ])
     print()
     print(table)
-    (out / "results.md").write_text(table + "\n")
+    write_text(out / "results.md", table + "\n")
     middle = size // 2
-    figure = save_figure(
-        out / "sdf.png", true_mesh, learned_mesh, volume[:, :, middle], true_volume[:, :, middle],
-        f"{args.shape}: SIREN SDF from {args.points} oriented points ({keras.backend.backend()}, {args.steps} steps);"
-        f" Chamfer {distance:.4f} (grid floor {floor:.4f})",
-    )
+    figure = out / "sdf.png"
+    with atomic_path(figure) as temporary:
+        save_figure(
+            temporary, true_mesh, learned_mesh, volume[:, :, middle], true_volume[:, :, middle],
+            f"{args.shape}: SIREN SDF from {args.points} oriented points ({keras.backend.backend()}, {args.steps} "
+            f"steps); Chamfer {distance:.4f} (grid floor {floor:.4f})",
+        )
     print(f"\nsaved {figure}, sdf_mesh.obj, sdf.keras and results.md in {out}")
     return {"chamfer": distance, "chamfer_largest_component": main_distance, "floor": floor,
             "loss": history["loss"][-1], "seconds": seconds}

@@ -139,6 +139,10 @@ def _batches(model, shape: tuple[int, ...], batch_size: int) -> Iterator[tuple[i
             f"`model` takes {in_dims}-D coordinates but `shape` {shape} has {len(shape)} dimensions; "
             f"pass a shape with {in_dims} entries."
         )
+    if isinstance(model, keras.Model):
+        from keras_inr.distribution import prepare_model
+
+        prepare_model(model)  # TensorFlow under a strategy: predict_on_batch must return one copy of the output
     total = math.prod(shape)
     rows = min(batch_size, total)  # every call gets exactly this many coordinates
     for start in range(0, total, rows):

@@ -192,6 +192,13 @@ TF_TWO_DEVICES = textwrap.dedent(
     model.fit(full_batch(coordinates, values, 2), verbose=0, shuffle=False)
     out["probe_batch"] = seen[-1]
     out["by_hand_render"] = list(keras_inr.render(model, (16, 16)).shape)
+    with strategy.scope():  # the same without prepare_model: render prepares the model itself
+        plain = keras_inr.SIREN(out_dims=1, width=16, depth=2, in_dims=2)
+        compile_inr(plain, 1e-3, "constant")
+    plain.fit(full_batch(coordinates, values, 2), verbose=0, shuffle=False)
+    out["render_without_prepare"] = list(keras_inr.render(plain, (16, 16)).shape)
+    out["render_twice_equal"] = bool(np.array_equal(keras_inr.render(plain, (16, 16)),
+                                                    keras_inr.render(plain, (16, 16))))
 
     # 4. indivisible batches (an odd pixel count, an odd batch_size) and too many devices
     errors = []
@@ -361,6 +368,8 @@ def test_tf_full_batch_is_split_per_replica(tf_two_devices):
     assert tf_two_devices["split_shapes"] == [[128, 2], [128, 2]]
     assert tf_two_devices["probe_batch"] == 128
     assert tf_two_devices["by_hand_render"] == [16, 16, 1]  # prepare_model: one copy of the output
+    assert tf_two_devices["render_without_prepare"] == [16, 16, 1]  # render calls prepare_model itself
+    assert tf_two_devices["render_twice_equal"]
 
 
 @tensorflow_only

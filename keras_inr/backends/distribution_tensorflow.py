@@ -130,14 +130,17 @@ def predict_on_one_copy(model) -> None:
     each replica receives the whole batch and the outputs are concatenated, ``num_replicas_in_sync`` copies of the
     answer. This sets ``model.predict_function`` to one that computes an undistributed batch once, from the mirrored
     variables, and keeps Keras' own distributed function for the distributed batches of ``model.predict`` (which
-    splits them correctly). Call it after ``compile`` (which resets the predict function). Nothing happens for a
-    model without a strategy (or with one replica).
+    splits them correctly). Call it after ``compile`` (which resets the predict function); calling it again before
+    the next ``compile`` does nothing, so :func:`keras_inr.rendering.render` calls it before every render. Nothing
+    happens for a model without a strategy (or with one replica).
 
     Args:
         model: a compiled ``keras.Model``.
     """
     if model.distribute_strategy.num_replicas_in_sync < 2:  # TensorFlow's default strategy has one replica
         return
+    if model.predict_function is not None and model.predict_function is getattr(model, "_one_copy_predict", None):
+        return  # already done since the last compile (compile resets predict_function); safe to call before each use
     model.make_predict_function(force=True)
     distributed = model.predict_function
 
@@ -153,6 +156,7 @@ def predict_on_one_copy(model) -> None:
         return once(data[0])
 
     model.predict_function = predict_function
+    model._one_copy_predict = predict_function
 
 
 __all__ = ["current_strategy", "is_strategy", "mirrored_strategy", "predict_on_one_copy", "replicas", "visible_devices"]

@@ -364,11 +364,21 @@ def _run(args: argparse.Namespace) -> int:
     gc.freeze()
     start = time.perf_counter()
     with StopOnInterrupt() as stop:  # Ctrl-C: KeyboardInterrupt at the next step, on every backend
-        tuner.search(
-            training.full_batch(train_x, train_y, args.steps), epochs=args.epochs,
-            validation_data=training.full_batch(val_x, val_y, 1), verbose=args.verbose, shuffle=False,
-            callbacks=[stop],
-        )
+        try:
+            tuner.search(
+                training.full_batch(train_x, train_y, args.steps), epochs=args.epochs,
+                validation_data=training.full_batch(val_x, val_y, 1), verbose=args.verbose, shuffle=False,
+                callbacks=[stop],
+            )
+        except RuntimeError as error:  # KerasTuner ends a search after failed trials in a row (e.g. all diverged)
+            if not str(error).startswith("Number of consecutive failures"):
+                raise
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            reason = next((line for line in reversed(lines) if "diverged" in line), lines[-1])
+            reason = reason.split("FailedTrialError: ", 1)[-1]
+            print(f"keras-inr tune: error: KerasTuner stopped the search: {lines[0]} The last one: {reason} "
+                  "Lower --learning-rate, for example.", file=sys.stderr)
+            return 1
         stop.check()
     search_seconds = time.perf_counter() - start
     rows = tuning.leaderboard(tuner, args.top)
@@ -406,7 +416,8 @@ def run_tune(args: argparse.Namespace) -> int:
     """Run ``keras-inr tune`` with parsed ``args`` (from a parser set up by :func:`add_tune_arguments`).
 
     Returns:
-        0 on success, 1 if no trial produced a finite validation PSNR, 2 for bad input (the error is printed to
+        0 on success, 1 if no trial produced a finite validation PSNR or KerasTuner stopped the search after
+        failed trials in a row (e.g. trials diverged in their first epoch), 2 for bad input (the error is printed to
         stderr naming the option), e.g. an ``--out`` holding an earlier search without ``--resume`` or
         ``--overwrite``.
 

@@ -188,6 +188,17 @@ def test_a_diverging_trial_does_not_crash_the_search(split, tmp_path):
     assert all(np.all(np.isfinite(to_numpy(weight))) for weight in model.weights)
 
 
+def test_keras_inr_tune_reports_a_search_whose_trials_all_diverge(tmp_path, capsys):
+    from keras_inr import cli
+
+    argv = ["tune", "camera", "--size", "8", "--families", "siren", "--learning-rate", "1e4", "--max-trials", "4",
+            "--epochs", "1", "--steps", "3", "--width", "8", "--depth", "1", "--no-jit", "--out", str(tmp_path)]
+    assert cli.main(argv) == 1  # KerasTuner ends the search after 3 failed trials in a row; no traceback of ours
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith("keras-inr tune: error: KerasTuner stopped the search: Number of consecutive failures")
+    assert "training diverged in epoch 1" in error and "--learning-rate" in error
+
+
 # --- HyperINR.fit: batches that do not divide over the devices ----------------------------------------------------
 TWO_DEVICES = textwrap.dedent(
     """

@@ -167,29 +167,26 @@ def split_flat_parameters(flat, specs: Sequence[LayerSpec]) -> list[tuple]:
     Returns:
         ``[(kernel (batch, *kernel_shape), bias (batch, *bias_shape) or None), ...]``.
     """
-    sizes = [size for spec in specs for size in (spec.kernel_size, spec.bias_size) if size]
-    pieces = iter(_split_last_axis(flat, sizes))
-    weights = []
-    for spec in specs:
-        kernel = ops.reshape(next(pieces), (-1, *spec.kernel_shape))
-        bias = ops.reshape(next(pieces), (-1, *spec.bias_shape)) if spec.bias_size else None
-        weights.append((kernel, bias))
-    return weights
+    shapes = [shape for spec in specs for shape in (spec.kernel_shape, spec.bias_shape if spec.use_bias else None)]
+    pieces = iter(_split_last_axis(flat, [shape for shape in shapes if shape is not None]))
+    return [(next(pieces), next(pieces) if spec.use_bias else None) for spec in specs]
 
 
-def _split_last_axis(flat, sizes: Sequence[int]) -> list:
-    """``flat`` ``(batch, sum(sizes))`` cut into ``(batch, size)`` pieces along its last axis.
+def _split_last_axis(flat, shapes: Sequence[tuple]) -> list:
+    """``flat`` ``(batch, total)`` cut along its last axis into pieces of ``math.prod(shape)`` columns, in order, each
+    reshaped to ``(batch, *shape)``.
 
-    ``keras.ops.split`` on PyTorch turns split points into a device tensor and reads them back (a host-device round
-    trip on a GPU), so PyTorch gets ``torch.split`` with the sizes (:func:`hypernets.trainers.torch.split_last_axis`).
+    PyTorch runs eagerly, and there ``keras.ops.split`` would turn the split points into a device tensor and read it
+    back (a host-device round trip on a GPU, every step), and each ``keras.ops.reshape`` pays Keras' per-op dispatch,
+    so PyTorch gets ``torch.split`` and tensor reshapes (:func:`hypernets.trainers.torch.split_last_axis`).
     """
-    if len(sizes) == 1:
-        return [flat]
     if keras.backend.backend() == "torch":
         from hypernets.trainers.torch import split_last_axis
 
-        return split_last_axis(flat, sizes)
-    return ops.split(flat, np.cumsum(sizes)[:-1].tolist(), axis=-1)
+        return split_last_axis(flat, shapes)
+    sizes = [math.prod(shape) for shape in shapes]
+    pieces = ops.split(flat, np.cumsum(sizes)[:-1].tolist(), axis=-1) if len(sizes) > 1 else [flat]
+    return [ops.reshape(piece, (-1, *shape)) for piece, shape in zip(pieces, shapes)]
 
 
 def flatten_parameters(weights: Sequence[tuple]) -> np.ndarray:

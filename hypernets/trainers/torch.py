@@ -5,6 +5,8 @@ evaluation runs under ``no_grad``. Also the PyTorch pieces the shared code dispa
 
 from __future__ import annotations
 
+import math
+
 import torch
 from keras import ops
 
@@ -36,10 +38,15 @@ class HyperTrainer:
             return update_metrics(self, loss, values, predictions, sample_weight)
 
 
-def split_last_axis(flat, sizes) -> list:
-    """``torch.split`` of ``flat`` ``(batch, sum(sizes))`` into ``(batch, size)`` pieces along the last axis.
+def split_last_axis(flat, shapes) -> list:
+    """``flat`` ``(batch, total)`` cut along its last axis by one ``torch.split`` into pieces of ``prod(shape)``
+    columns, each reshaped to ``(batch, *shape)``.
 
     Used by :func:`hypernets.functional.split_flat_parameters`: ``keras.ops.split`` with split points would build a
-    device tensor from them and read it back to the host (a synchronisation on a GPU, every step).
+    device tensor from them and read it back to the host (a synchronisation on a GPU, every step), and tensor
+    reshapes skip ``keras.ops``' per-call dispatch.
     """
-    return list(torch.split(ops.convert_to_tensor(flat), [int(size) for size in sizes], dim=-1))
+    flat = ops.convert_to_tensor(flat)
+    sizes = [math.prod(shape) for shape in shapes]
+    pieces = torch.split(flat, sizes, dim=-1) if len(sizes) > 1 else (flat,)
+    return [piece.reshape(-1, *shape) for piece, shape in zip(pieces, shapes)]

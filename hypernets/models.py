@@ -311,6 +311,7 @@ class HyperINR(HyperTrainer, keras.Model):
         """
         kwargs = _fit_arguments(args, kwargs)
         divergence_guard = check_bool("divergence_guard", divergence_guard)
+        self._check_no_tensorflow_replicas()
         self._check_arrays(x, y)
         validation_data = kwargs.get("validation_data")
         if isinstance(validation_data, (list, tuple)) and len(validation_data) in (2, 3):
@@ -326,8 +327,27 @@ class HyperINR(HyperTrainer, keras.Model):
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.evaluate``; array data is checked first (see :meth:`fit`)."""
+        self._check_no_tensorflow_replicas()
         self._check_arrays(x, y)
         return super().evaluate(x, y, *args, **kwargs)
+
+    def _check_no_tensorflow_replicas(self) -> None:
+        """Refuse a model created under a ``tf.distribute`` strategy of several replicas, before Keras starts.
+
+        With Keras 3.15 the TensorFlow step of a HyperINR made under a ``MirroredStrategy`` fails in the optimizer's
+        gradient all-reduce (the replicas' packed gradients differ in shape), after tracing; the JAX backend's
+        ``keras.distribution`` trains it (:mod:`keras_inr.distribution`).
+        """
+        if keras.backend.backend() != "tensorflow":
+            return
+        strategy = getattr(self, "distribute_strategy", None)
+        if strategy is not None and strategy.num_replicas_in_sync > 1:
+            raise ValueError(
+                f"HyperINR does not train under a tf.distribute strategy of {strategy.num_replicas_in_sync} "
+                "replicas yet (its TensorFlow step fails in the gradient all-reduce); create the model outside "
+                "the strategy's scope, or train on several devices with the JAX backend "
+                "(keras_inr.distribution.data_parallel())."
+            )
 
     def _check_arrays(self, x, y, argument: str | None = None) -> None:
         """Shapes and values of array data, before Keras starts (datasets are left to their own checks)."""

@@ -237,6 +237,23 @@ TF_TWO_DEVICES = textwrap.dedent(
         pass
     resumed = keras_inr.fit_signal(image, distribution="data_parallel", out=folder / "resume", resume=True, **common)
     out["resumed"] = [resumed.initial_epoch, resumed.history.history["loss"], resumed.psnr]
+
+    # 7. HyperINR refuses a model made under the strategy (its TensorFlow step fails in the all-reduce) before Keras
+    import hypernets
+
+    with strategy.scope():
+        hyper = hypernets.HyperINR(keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(16)]),
+                                   keras_inr.SIREN(out_dims=1, width=16, depth=2), head="shift", points_per_step=None)
+        hyper.compile(optimizer=keras.optimizers.Adam(1e-3))
+    faces = rng.random((8, 8, 8, 1)).astype("float32")
+    refusals = []
+    for call in (lambda: hyper.fit(faces, faces, batch_size=4, verbose=0), lambda: hyper.evaluate(faces, faces)):
+        try:
+            call()
+            refusals.append(None)
+        except ValueError as error:
+            refusals.append(str(error))
+    out["hyper_refusals"] = refusals
     print("RESULT " + json.dumps(out))
     """
 )
@@ -307,6 +324,13 @@ def test_hyperinr_data_parallel_matches_one_device(two_devices):
     np.testing.assert_allclose(two_loss, one_loss, rtol=1e-4)
     assert one_devices == 1 and two_devices_count == 2 and replicated
     assert "batch" not in one_spec and two_spec == ["batch"]
+
+
+@tensorflow_only
+def test_hyperinr_refuses_a_tensorflow_strategy_of_several_replicas(tf_two_devices):
+    refusals = tf_two_devices["hyper_refusals"]
+    assert all(text is not None and "tf.distribute strategy of 2 replicas" in text and "JAX" in text
+               for text in refusals), refusals
 
 
 @jax_only

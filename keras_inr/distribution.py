@@ -119,9 +119,32 @@ def device_count(device_type: str | None = None) -> int:
 
 def _devices(devices) -> list[str]:
     """The device names for a mesh: all of them (``None``), the first ``n`` (an int) or the given names."""
-    available = keras.distribution.list_devices()
+    return select_devices(
+        devices, keras.distribution.list_devices(),
+        more=lambda count: f"XLA_FLAGS=--xla_force_host_platform_device_count={count} (set before JAX starts) makes "
+                           f"{count} virtual devices.",
+    )
+
+
+def select_devices(devices, available: Sequence[str], more, known=None) -> list[str]:
+    """Resolve a ``devices`` argument against the backend's device names; the one check for every backend.
+
+    Args:
+        devices: ``None`` (all of ``available``), an int (the first that many) or a list of device names.
+        available: the device names the backend offers, in order.
+        more: ``count -> str``, how to get ``count`` devices on a CPU (appended to the error).
+        known: optional ``name -> bool`` accepting a listed name (default: ``name in available``), for backends
+            that spell one device several ways.
+
+    Returns:
+        The chosen device names.
+
+    Raises:
+        ValueError: naming ``devices`` when it is none of the above or asks for devices that do not exist.
+    """
+    available = list(available)
     if devices is None:
-        return list(available)
+        return available
     if isinstance(devices, bool) or not isinstance(devices, (int, Sequence)) or isinstance(devices, str):
         raise ValueError(
             f"`devices` must be None (all devices), a number of devices or a list of device names such as "
@@ -132,13 +155,12 @@ def _devices(devices) -> list[str]:
         if count > len(available):
             raise ValueError(
                 f"`devices`={count} but only {len(available)} device(s) are available: {available}. On a CPU, "
-                f"XLA_FLAGS=--xla_force_host_platform_device_count={count} (set before JAX starts) makes {count} "
-                "virtual devices."
+                f"{more(count)}"
             )
-        return list(available[:count])
+        return available[:count]
     devices = list(devices)
-    unknown = [device for device in devices if device not in available]
-    if not devices or unknown:
+    known = known or (lambda name: name in available)
+    if not devices or not all(isinstance(name, str) and known(name) for name in devices):
         raise ValueError(f"`devices` must name available devices {available}, got {devices!r}.")
     return devices
 

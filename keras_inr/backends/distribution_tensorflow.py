@@ -22,11 +22,7 @@ This module holds the TensorFlow-only parts of :mod:`keras_inr.distribution`:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import tensorflow as tf
-
-from keras_inr.validation import check_positive_int
 
 
 def is_strategy(value) -> bool:
@@ -80,31 +76,15 @@ def mirrored_strategy(devices=None) -> tf.distribute.MirroredStrategy:
     Raises:
         ValueError: naming ``devices`` when it asks for devices that do not exist or is not one of the above.
     """
-    available = visible_devices()
-    if devices is None:
-        names = available
-    elif isinstance(devices, bool) or isinstance(devices, str) or not isinstance(devices, (int, Sequence)):
-        raise ValueError(
-            f"`devices` must be None (all devices), a number of devices or a list of device names such as "
-            f"{available[:2]}, got {devices!r}."
-        )
-    elif isinstance(devices, int):
-        count = check_positive_int("devices", devices)
-        if count > len(available):
-            raise ValueError(
-                f"`devices`={count} but TensorFlow sees only {len(available)} device(s): {available}. On a CPU, "
-                f"tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * {count}) "
-                "(before anything else uses TensorFlow) makes that many logical devices."
-            )
-        names = available[:count]
-    else:
-        names = list(devices)
-        known = {_device_key(device.name) for kind in ("GPU", "CPU") for device in tf.config.list_logical_devices(kind)}
-        if not names or not all(isinstance(name, str) and _device_key(name) in known for name in names):
-            raise ValueError(
-                f"`devices` must name available devices {visible_devices('gpu') + visible_devices('cpu')}, got "
-                f"{devices!r}."
-            )
+    from keras_inr.distribution import select_devices
+
+    known = {_device_key(device.name) for kind in ("GPU", "CPU") for device in tf.config.list_logical_devices(kind)}
+    names = select_devices(
+        devices, visible_devices(),
+        more=lambda count: f"tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()]"
+                           f" * {count}) (before anything else uses TensorFlow) makes that many logical devices.",
+        known=lambda name: _device_key(name) in known,
+    )
     return tf.distribute.MirroredStrategy(names)
 
 

@@ -249,7 +249,7 @@ def mirrored_strategy(devices=None):
         with strategy.scope():
             model = keras_inr.SIREN(out_dims=3)
             keras_inr.training.compile_inr(model)
-            keras_inr.distribution.prepare_model(model)  # so that predict_on_batch (render) returns one copy
+            keras_inr.distribution.prepare_model(model)  # predict_on_batch returns one copy (render does this)
         model.fit(...)  # every batch's size must be a multiple of strategy.num_replicas_in_sync
 
     Args:

@@ -340,7 +340,7 @@ def _fit_signal(
     coordinates, values = image_to_coordinates(image)
     pixels = coordinates.shape[0]
     batch_size = pixels if batch_size is None else min(batch_size, pixels)
-    from keras_inr.distribution import check_batch_size, prepare_model
+    from keras_inr.distribution import check_batch_size
 
     # several devices (a distribution or tf.distribute strategy in effect): each step's batch must split evenly
     check_batch_size(batch_size, what=f"every pixel of {height}x{width_pixels}" if batch_size == pixels else "")
@@ -379,7 +379,6 @@ def _fit_signal(
         model, learning_rate=learning_rate, schedule=schedule, total_steps=steps,
         final_learning_rate_fraction=defaults["final_learning_rate_fraction"],
     )
-    prepare_model(model)  # e.g. TensorFlow under a strategy: predict_on_batch (rendering) returns one copy
     initial_epoch, backed_up = 0, {}
     if resuming:
         try:

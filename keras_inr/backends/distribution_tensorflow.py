@@ -13,7 +13,7 @@ that the update equals the one-device update on the whole batch.
 This module holds the TensorFlow-only parts of :mod:`keras_inr.distribution`:
 
 * :func:`mirrored_strategy` -- a ``tf.distribute.MirroredStrategy`` over the visible GPUs (else CPU devices);
-* :func:`is_strategy`, :func:`current_strategy` -- recognise a strategy, and the one whose scope is open;
+* :func:`current_strategy` -- the strategy whose scope is open;
 * :func:`predict_on_one_copy` -- makes ``model.predict_on_batch`` (what :func:`keras_inr.rendering.render` calls)
   return one row per input row under a strategy: Keras 3.15's TensorFlow ``predict_on_batch`` hands the whole,
   undistributed batch to every replica and concatenates their outputs, so a model of a 2-replica strategy returns
@@ -23,12 +23,6 @@ This module holds the TensorFlow-only parts of :mod:`keras_inr.distribution`:
 from __future__ import annotations
 
 import tensorflow as tf
-
-
-def is_strategy(value) -> bool:
-    """Whether ``value`` is a ``tf.distribute.Strategy`` (``MirroredStrategy``, ``MultiWorkerMirroredStrategy``,
-    ``TPUStrategy``, ...)."""
-    return isinstance(value, tf.distribute.Strategy)
 
 
 def current_strategy() -> tf.distribute.Strategy | None:
@@ -98,11 +92,6 @@ def _device_key(name: str) -> tuple[str, int] | None:
     return (spec.device_type or "").upper(), spec.device_index if spec.device_index is not None else 0
 
 
-def replicas(strategy: tf.distribute.Strategy | None) -> int:
-    """How many parts ``strategy`` splits each global batch into; 1 for ``None``."""
-    return 1 if strategy is None else int(strategy.num_replicas_in_sync)
-
-
 def predict_on_one_copy(model) -> None:
     """Make ``model.predict_on_batch`` of a model created under a strategy return one output row per input row.
 
@@ -139,4 +128,4 @@ def predict_on_one_copy(model) -> None:
     model._one_copy_predict = predict_function
 
 
-__all__ = ["current_strategy", "is_strategy", "mirrored_strategy", "predict_on_one_copy", "replicas", "visible_devices"]
+__all__ = ["current_strategy", "mirrored_strategy", "predict_on_one_copy", "visible_devices"]

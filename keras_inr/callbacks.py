@@ -127,12 +127,10 @@ class RenderSnapshots(keras.callbacks.Callback):
             raise ValueError(
                 f"RenderSnapshots writes images with 1, 3 or 4 channels; the model has {image.shape[-1]} outputs."
             )
-        from keras_inr.safe_files import atomic_path
 
         path = self.directory / self.filename.format(epoch=epoch + 1)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as temporary:
-            save_image(temporary, image)
+        save_image(path, image)
         self.paths.append(path)
 
 

@@ -401,11 +401,10 @@ def _run(args: argparse.Namespace) -> int:
     }
     with atomic_path(model_path) as temporary:
         model.save(temporary)
-    with atomic_path(figure_path) as temporary:
-        plotting.save_comparison(
-            temporary, image, reconstruction, show_error=False,
-            title=f"best: {best['family']}, held-out PSNR {best['val_psnr']:.2f} dB, all pixels {full_psnr:.2f} dB",
-        )
+    plotting.save_comparison(
+        figure_path, image, reconstruction, show_error=False,
+        title=f"best: {best['family']}, held-out PSNR {best['val_psnr']:.2f} dB, all pixels {full_psnr:.2f} dB",
+    )
     write_text(leaderboard_path, json.dumps(summary, indent=2, default=float))
     print(f"\nBest: {best['family']} with val PSNR {best['val_psnr']:.2f} dB (all pixels {full_psnr:.2f} dB)")
     print(f"Saved {model_path}, {figure_path} and {out / 'leaderboard.json'}")

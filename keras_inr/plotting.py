@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_inr.metrics import psnr, ssim
+from keras_inr.safe_files import atomic_path
 from keras_inr.validation import check_bool, check_path, check_positive_float, check_real_array
 
 
@@ -49,7 +50,7 @@ def save_image(path, image) -> Path:
     """Write an image array with values in ``[0, 1]`` to a PNG file (values outside ``[0, 1]`` are clipped).
 
     Args:
-        path: file to write; parent directories are created.
+        path: file to write; parent directories are created. Written atomically (:mod:`keras_inr.safe_files`).
         image: ``(H, W)`` or ``(H, W, C)`` with ``C`` in 1 (grey), 3 (RGB) or 4 (RGBA).
 
     Returns:
@@ -63,7 +64,8 @@ def save_image(path, image) -> Path:
     path = check_path("path", path)
     array = to_uint8(image)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path, format="PNG")
+    with atomic_path(path) as temporary:  # whole or not at all: an interrupted write keeps the previous file
+        Image.fromarray(array).save(temporary, format="PNG")
     return path
 
 
@@ -85,7 +87,7 @@ def save_comparison(
     ``[0, 0.1]`` colour scale so figures are comparable.
 
     Args:
-        path: PNG file to write; parent directories are created.
+        path: PNG file to write; parent directories are created. Written atomically (:mod:`keras_inr.safe_files`).
         target: ``(H, W)`` or ``(H, W, C)`` image in ``[0, 1]``.
         reconstructions: one image of the target's shape, or a mapping from a label to such an image.
         title: optional figure title (a string).
@@ -168,5 +170,6 @@ def save_comparison(
         figure.suptitle(title)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(os.fspath(path), format="png", dpi=dpi)
+    with atomic_path(path) as temporary:  # whole or not at all
+        figure.savefig(os.fspath(temporary), format="png", dpi=dpi)
     return path

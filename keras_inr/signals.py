@@ -21,7 +21,9 @@ any dimension into such a function and back:
   (chooses by the file's suffix), :func:`render_signal` (a model rendered on a grid of any dimension in bounded-size
   chunks, optionally written), figures (:func:`save_waveform_plot` for 1-D, :func:`save_frames_figure` for 3-D), the
   metrics :func:`snr` and :func:`frame_psnr`, and the callbacks :class:`SignalSnapshots` and :class:`SignalPSNR`
-  (snapshots and PSNR/SNR of a full render for 1-D, 2-D and 3-D signals).
+  (snapshots and PSNR/SNR of a full render for 1-D, 2-D and 3-D signals). Every writer writes under a temporary
+  name and renames it over the target (:func:`keras_inr.safe_files.atomic_path`), so an interrupted write leaves the
+  previous file whole.
 
 Layouts (all ``float32``, channels last):
 
@@ -44,6 +46,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_inr.safe_files import atomic_path
 from keras_inr.validation import (
     check_choice,
     check_path,
@@ -592,7 +595,8 @@ def write_wav(path, samples, sample_rate: int) -> Path:
     samples = check_real_array("samples", samples, ndim=(1, 2)).astype(np.float64)
     pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wavfile.write(path, sample_rate, pcm)
+    with atomic_path(path) as temporary:  # whole or not at all: an interrupted write keeps the previous file
+        wavfile.write(temporary, sample_rate, pcm)
     return path
 
 
@@ -636,8 +640,9 @@ def save_gif(path, frames, fps: float = 8.0, axis: int = 0) -> Path:
     pixels = _as_frames(frames, "frames", axis)
     images = [Image.fromarray(frame) for frame in pixels]
     path.parent.mkdir(parents=True, exist_ok=True)
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=max(1, round(1000 / fps)),
-                   loop=0)
+    with atomic_path(path) as temporary:  # whole or not at all
+        images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
+                       duration=max(1, round(1000 / fps)), loop=0)
     return path
 
 
@@ -668,7 +673,8 @@ def save_signal(path, values, sample_rate: int | None = None, fps: float = 8.0, 
     if suffix == ".npy":
         array = check_real_array("values", values, finite=False).astype(np.float32)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, array)
+        with atomic_path(path) as temporary:  # whole or not at all (the temporary name keeps the .npy suffix)
+            np.save(temporary, array)
         return path
     raise ValueError(f"`path` {str(path)!r} must end in .wav, .gif, .png or .npy, got {suffix!r}.")
 
@@ -818,7 +824,8 @@ def save_waveform_plot(path, target, reconstructions, sample_rate: int, zoom_sec
         figure.suptitle(title)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(os.fspath(path), format="png", dpi=dpi)
+    with atomic_path(path) as temporary:  # whole or not at all
+        figure.savefig(os.fspath(temporary), format="png", dpi=dpi)
     return path
 
 
@@ -886,7 +893,8 @@ def save_frames_figure(path, target, reconstruction, frames: Sequence[int] | Non
         figure.suptitle(title)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(os.fspath(path), format="png", dpi=dpi)
+    with atomic_path(path) as temporary:  # whole or not at all
+        figure.savefig(os.fspath(temporary), format="png", dpi=dpi)
     return path
 
 

@@ -42,7 +42,6 @@ import numpy as np
 from keras_inr import signals
 from keras_inr.data import coordinate_grid
 from keras_inr.metrics import psnr
-from keras_inr.safe_files import atomic_path
 from keras_inr.training import compile_inr, full_batch
 
 #: SIREN's first-layer frequency for audio in the paper (on coordinates spanning [-1, 1] over the clip).
@@ -132,8 +131,7 @@ def main(argv=None) -> list[dict]:
 
     clip = make_clip(args.seconds, args.rate)
     out = Path(args.out)
-    with atomic_path(out / "target.wav") as temporary:  # written whole or not at all (a stopped run keeps the last)
-        signals.write_wav(temporary, clip, args.rate)
+    signals.write_wav(out / "target.wav", clip, args.rate)
     print(f"backend {keras.backend.backend()}; clip of {len(clip)} samples ({args.seconds:g} s at {args.rate} Hz): "
           f"440 Hz tone, C major chord, 300 Hz -> 2 kHz chirp; SIREN {args.depth}x{args.width}, w0 30, "
           f"{args.steps} full-batch steps, Adam {args.learning_rate:g} with cosine decay")
@@ -145,8 +143,7 @@ def main(argv=None) -> list[dict]:
         model, reconstruction, seconds = fit(clip, first_w0, args.steps, args.width, args.depth,
                                              args.learning_rate, args.seed)
         filename = f"siren_first_w0_{first_w0:g}.wav"
-        with atomic_path(out / filename) as temporary:
-            signals.write_wav(temporary, reconstruction, args.rate)
+        signals.write_wav(out / filename, reconstruction, args.rate)
         row = {"name": name, "first_w0": first_w0, "parameters": model.count_params(), "steps": args.steps,
                "snr": signals.snr(clip, reconstruction), "psnr": psnr(clip, reconstruction, max_val=2.0),
                "seconds": seconds, "wav": filename}
@@ -156,12 +153,10 @@ def main(argv=None) -> list[dict]:
 
     print()
     print(markdown_table(rows))
-    figure = out / "waveform.png"
-    with atomic_path(figure) as temporary:
-        signals.save_waveform_plot(
-            temporary, clip, curves, sample_rate=args.rate, zoom_centre=0.95,
-            title=f"{args.seconds:g} s at {args.rate} Hz, SIREN {args.depth}x{args.width}, {args.steps} steps",
-        )
+    figure = signals.save_waveform_plot(
+        out / "waveform.png", clip, curves, sample_rate=args.rate, zoom_centre=0.95,
+        title=f"{args.seconds:g} s at {args.rate} Hz, SIREN {args.depth}x{args.width}, {args.steps} steps",
+    )
     print(f"\nsaved {figure}, target.wav and one WAV per model in {out}")
     return rows
 

@@ -27,7 +27,6 @@ import keras
 import numpy as np
 
 from keras_inr import data, families, plotting
-from keras_inr.safe_files import atomic_path
 
 #: The families fitted by default (the three of the first keras-inr release; any registered family can be named).
 DEFAULT_FAMILIES = "siren,gauss,ffn"
@@ -104,19 +103,16 @@ def main(argv=None) -> list[dict]:
     results = []
     for family in names:
         result = fit_family(family, image, args.steps, args.width, args.depth, args.seed)
-        with atomic_path(out / f"{family}.png") as temporary:  # whole or not at all: a stopped run keeps the last
-            plotting.save_image(temporary, result["reconstruction"])
+        plotting.save_image(out / f"{family}.png", result["reconstruction"])
         print(f"  {families.get(family).title}: {result['psnr']:.2f} dB in {result['seconds']:.1f} s", flush=True)
         results.append(result)
 
     print()
     print(markdown_table(results))
-    figure = out / "comparison.png"
-    with atomic_path(figure) as temporary:
-        plotting.save_comparison(
-            temporary, image, {families.get(r["family"]).title: r["reconstruction"] for r in results},
-            title=f"{args.image}, {image.shape[0]}x{image.shape[1]}, {args.steps} steps, width {args.width}",
-        )
+    figure = plotting.save_comparison(
+        out / "comparison.png", image, {families.get(r["family"]).title: r["reconstruction"] for r in results},
+        title=f"{args.image}, {image.shape[0]}x{image.shape[1]}, {args.steps} steps, width {args.width}",
+    )
     print(f"\nsaved {figure} and one PNG per model in {out}")
     return results
 

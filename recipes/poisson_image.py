@@ -211,8 +211,7 @@ def main(argv=None) -> list[dict]:
     results = []
     for supervision in supervisions:
         result = fit(supervision, image, targets, args)
-        with atomic_path(out / f"from_{supervision}.png") as temporary:  # whole or not at all
-            plotting.save_image(temporary, np.clip(result["reconstruction"], 0, 1))
+        plotting.save_image(out / f"from_{supervision}.png", np.clip(result["reconstruction"], 0, 1))
         print(f"  from the {supervision}: {result['psnr']:.2f} dB (offset fitted) in {result['seconds']:.1f} s",
               flush=True)
         results.append(result)

@@ -130,11 +130,10 @@ def main(argv=None) -> list[dict]:
     best = rows[0]
     with atomic_path(out / "best_model.keras") as temporary:
         model.save(temporary)
-    with atomic_path(out / "best.png") as temporary:
-        plotting.save_comparison(
-            temporary, image, reconstruction, show_error=False,
-            title=f"best: {best['family']}, held-out PSNR {best['val_psnr']:.2f} dB",
-        )
+    plotting.save_comparison(
+        out / "best.png", image, reconstruction, show_error=False,
+        title=f"best: {best['family']}, held-out PSNR {best['val_psnr']:.2f} dB",
+    )
     print(f"\nbest: {best['family']} {best['hyperparameters']}")
     print(f"held-out PSNR {best['val_psnr']:.2f} dB, all pixels {float(metrics.psnr(image, reconstruction)):.2f} dB")
     print(f"saved {out / 'best_model.keras'} and {out / 'best.png'}")

@@ -37,7 +37,6 @@ import numpy as np
 
 from keras_inr import data, samplers, signals
 from keras_inr.callbacks import DatasetEpoch
-from keras_inr.safe_files import atomic_path
 from keras_inr.training import compile_inr
 
 
@@ -95,8 +94,7 @@ def main(argv=None) -> dict:
     shape = video.shape[:3]
     batch_size = min(args.batch_size, int(np.prod(shape)))
     out = Path(args.out)
-    with atomic_path(out / "target.gif") as temporary:  # written whole or not at all (a stopped run keeps the last)
-        signals.save_gif(temporary, video, fps=args.fps)
+    signals.save_gif(out / "target.gif", video, fps=args.fps)
     print(f"backend {keras.backend.backend()}; video {args.frames} frames of {args.size}x{args.size}x"
           f"{video.shape[-1]} (pan and zoom across {args.image!r}); SIREN {args.depth}x{args.width}, w0 "
           f"{args.w0:g}; {args.steps} steps of {batch_size} random pixels, Adam {args.learning_rate:g} with cosine "
@@ -112,20 +110,15 @@ def main(argv=None) -> dict:
     model.fit(dataset, epochs=args.steps // per_epoch, verbose=0, callbacks=[DatasetEpoch(dataset)])
     seconds = time.perf_counter() - start
 
-    rendered = signals.render_signal(model, shape)
-    with atomic_path(out / "reconstruction.gif") as temporary:
-        signals.save_signal(temporary, rendered, fps=args.fps)
-    reconstruction = np.clip(rendered, 0.0, 1.0)
+    reconstruction = np.clip(signals.render_signal(model, shape, path=out / "reconstruction.gif", fps=args.fps),
+                             0.0, 1.0)
     values = signals.frame_psnr(video, reconstruction)
     print(f"  fitted in {seconds:.1f} s ({model.count_params()} parameters); mean PSNR {np.mean(values):.2f} dB\n")
     print(markdown_table(values))
-    figure = out / "frames.png"
-    with atomic_path(figure) as temporary:
-        signals.save_frames_figure(
-            temporary, video, reconstruction,
-            title=f"{args.frames} frames of {args.size}x{args.size}, SIREN {args.depth}x{args.width}, "
-            f"{args.steps} steps",
-        )
+    figure = signals.save_frames_figure(
+        out / "frames.png", video, reconstruction,
+        title=f"{args.frames} frames of {args.size}x{args.size}, SIREN {args.depth}x{args.width}, {args.steps} steps",
+    )
     print(f"\nsaved {figure}, target.gif and reconstruction.gif in {out}")
     return {"psnr": values, "seconds": seconds, "parameters": model.count_params()}
 

@@ -267,7 +267,6 @@ def test_hyperinr_fit_checks_that_batches_divide_over_the_devices():
 def test_a_recipe_stopped_while_writing_keeps_its_previous_figure(tmp_path, monkeypatch):
     import importlib.util
 
-    from keras_inr import plotting
 
     spec = importlib.util.spec_from_file_location("fit_image_recipe", REPO / "recipes" / "fit_image.py")
     recipe = importlib.util.module_from_spec(spec)
@@ -277,11 +276,13 @@ def test_a_recipe_stopped_while_writing_keeps_its_previous_figure(tmp_path, monk
     before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
     assert sorted(before) == ["comparison.png", "gauss.png"]
 
-    def stopped(path, *args, **kwargs):  # a run stopped halfway through writing the figure
+    from matplotlib.figure import Figure
+
+    def stopped(figure, path, *args, **kwargs):  # a run stopped halfway through writing the figure
         Path(path).write_bytes(b"half a PNG")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(plotting, "save_comparison", stopped)
+    monkeypatch.setattr(Figure, "savefig", stopped)  # under save_comparison, which writes the figure
     with pytest.raises(KeyboardInterrupt):
         recipe.main(argv)
     after = {path.name: path.read_bytes() for path in tmp_path.iterdir()}

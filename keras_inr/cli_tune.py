@@ -22,8 +22,8 @@ Writes into ``--out``: ``best_model.keras``, ``best.png`` (target | best reconst
 the KerasTuner project (``tuner/``, reused by ``--resume``). The result files are written under temporary names and
 renamed when complete. An ``--out`` that already holds a search (its project or its results) is refused unless
 ``--resume`` (continue it) or ``--overwrite`` (start afresh) is given; ``--overwrite`` deletes only the files
-KerasTuner writes in ``tuner/`` (:data:`TUNER_FILES`) and refuses if ``tuner/`` holds anything else. Ctrl-C stops the
-search at the next step on every backend (exit code 130; ``--resume`` continues it).
+KerasTuner writes in ``tuner/`` (:data:`keras_inr.tuning.TUNER_FILES`) and refuses if ``tuner/`` holds anything
+else. Ctrl-C stops the search at the next step on every backend (exit code 130; ``--resume`` continues it).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -57,15 +56,6 @@ _COMMAND_OPTIONS = (
 
 #: The result files ``keras-inr tune`` writes into ``--out``.
 RESULT_FILES = ("best_model.keras", "best.png", "leaderboard.json")
-
-#: What KerasTuner writes into a project folder (``--out``/tuner): name patterns of its top-level files, of its trial
-#: folders, and of the files in a trial folder. ``--overwrite`` deletes these, and nothing else.
-TUNER_FILES = {
-    "project": (r"oracle\.json", r"tuner\d*\.json"),
-    "trial_folder": (r"trial_[0-9A-Za-z]+",),
-    "trial": (r"trial\.json", r"build_config\.json", r"checkpoint(\.weights\.h5)?", r"checkpoint_temp.*"),
-}
-
 
 def default_families() -> tuple[str, ...]:
     """The families ``keras-inr tune`` searches by default (:func:`keras_inr.families.searched_by_default`)."""
@@ -230,58 +220,6 @@ def add_tune_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras fit verbosity (default: 0)")
 
 
-def _matches(name: str, patterns) -> bool:
-    return any(re.fullmatch(pattern, name) for pattern in patterns)
-
-
-def tuner_project_files(project: Path) -> tuple[list[Path], list[str]]:
-    """``(KerasTuner's files and trial folders in project, names of anything else)`` (see :data:`TUNER_FILES`)."""
-    ours, others = [], []
-    for path in sorted(project.iterdir()):
-        if path.is_file() and _matches(path.name, TUNER_FILES["project"]):
-            ours.append(path)
-        elif path.is_dir() and _matches(path.name, TUNER_FILES["trial_folder"]):
-            for inner in sorted(path.iterdir()):
-                if inner.is_file() and _matches(inner.name, TUNER_FILES["trial"]):
-                    ours.append(inner)
-                else:
-                    others.append(f"{path.name}/{inner.name}")
-            ours.append(path)  # after its files
-        else:
-            others.append(path.name)
-    return ours, others
-
-
-def clear_tuner_project(project: Path, flag: str = "`overwrite`", where: str = "`directory`/`project_name`") -> int:
-    """Delete the files KerasTuner wrote in the folder ``project`` (:data:`TUNER_FILES`), and nothing else.
-
-    The folder itself stays. Unlike KerasTuner's own ``overwrite=True`` (which deletes the whole project folder),
-    this refuses when the folder holds anything KerasTuner does not write, and then deletes nothing.
-
-    Args:
-        project: a KerasTuner project folder (``directory/project_name``); a missing folder holds nothing.
-        flag, where: how the option that asked for the deletion and the location are called, for the message.
-
-    Returns:
-        The number of files and trial folders deleted.
-
-    Raises:
-        ValueError: naming ``flag`` when ``project`` holds other files (listed); nothing is deleted then.
-    """
-    project = Path(project)
-    if not project.is_dir():
-        return 0
-    ours, others = tuner_project_files(project)
-    if others:
-        raise ValueError(
-            f"{flag} deletes only the files KerasTuner writes, but {project} also holds "
-            f"{', '.join(others)}; move them or choose another {where}. Nothing was deleted."
-        )
-    for path in ours:
-        path.rmdir() if path.is_dir() else path.unlink()
-    return len(ours)
-
-
 def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     """Make sure a search into ``out`` replaces nothing it may not (see the module's notes).
 
@@ -308,6 +246,8 @@ def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
             "another --out."
         )
     if project.is_dir():
+        from keras_inr.tuning import clear_tuner_project
+
         clear_tuner_project(project, "--overwrite", "--out")
         project.rmdir()
 

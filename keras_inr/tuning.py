@@ -36,6 +36,7 @@ searches hypernetworks with them).
 from __future__ import annotations
 
 import numbers
+import re
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -850,7 +851,7 @@ def make_tuner(
             none and refuses (``ValueError``) when there is one, so re-running a script never wipes a search by
             accident; ``False`` resumes the stored search (KerasTuner reloads its trials and continues up to
             ``max_trials``; give the same hypermodel); ``True`` deletes it and starts afresh -- only the files
-            KerasTuner writes (:func:`keras_inr.cli_tune.clear_tuner_project`): a project folder that also holds
+            KerasTuner writes (:func:`clear_tuner_project`): a project folder that also holds
             other files is refused and nothing is deleted (KerasTuner's own ``overwrite=True`` deletes the whole
             folder). KerasTuner's tuner classes resume by default; keras-inr asks instead.
         hyperparameters: optional ``keras_tuner.HyperParameters`` holding fixed or narrowed entries.
@@ -902,11 +903,71 @@ def make_tuner(
     return TUNERS[tuner](**budget, **common)
 
 
+#: What KerasTuner writes into a project folder (``directory/project_name``;
+#: ``keras-inr tune``'s ``--out``/tuner): name patterns of its top-level files, of its trial
+#: folders, and of the files in a trial folder. ``overwrite=True`` (``--overwrite``) deletes these, and nothing else.
+TUNER_FILES = {
+    "project": (r"oracle\.json", r"tuner\d*\.json"),
+    "trial_folder": (r"trial_[0-9A-Za-z]+",),
+    "trial": (r"trial\.json", r"build_config\.json", r"checkpoint(\.weights\.h5)?", r"checkpoint_temp.*"),
+}
+
+
+def _matches(name: str, patterns) -> bool:
+    return any(re.fullmatch(pattern, name) for pattern in patterns)
+
+
+def tuner_project_files(project: Path) -> tuple[list[Path], list[str]]:
+    """``(KerasTuner's files and trial folders in project, names of anything else)`` (see :data:`TUNER_FILES`)."""
+    ours, others = [], []
+    for path in sorted(project.iterdir()):
+        if path.is_file() and _matches(path.name, TUNER_FILES["project"]):
+            ours.append(path)
+        elif path.is_dir() and _matches(path.name, TUNER_FILES["trial_folder"]):
+            for inner in sorted(path.iterdir()):
+                if inner.is_file() and _matches(inner.name, TUNER_FILES["trial"]):
+                    ours.append(inner)
+                else:
+                    others.append(f"{path.name}/{inner.name}")
+            ours.append(path)  # after its files
+        else:
+            others.append(path.name)
+    return ours, others
+
+
+def clear_tuner_project(project: Path, flag: str = "`overwrite`", where: str = "`directory`/`project_name`") -> int:
+    """Delete the files KerasTuner wrote in the folder ``project`` (:data:`TUNER_FILES`), and nothing else.
+
+    The folder itself stays. Unlike KerasTuner's own ``overwrite=True`` (which deletes the whole project folder),
+    this refuses when the folder holds anything KerasTuner does not write, and then deletes nothing.
+
+    Args:
+        project: a KerasTuner project folder (``directory/project_name``); a missing folder holds nothing.
+        flag, where: how the option that asked for the deletion and the location are called, for the message.
+
+    Returns:
+        The number of files and trial folders deleted.
+
+    Raises:
+        ValueError: naming ``flag`` when ``project`` holds other files (listed); nothing is deleted then.
+    """
+    project = Path(project)
+    if not project.is_dir():
+        return 0
+    ours, others = tuner_project_files(project)
+    if others:
+        raise ValueError(
+            f"{flag} deletes only the files KerasTuner writes, but {project} also holds "
+            f"{', '.join(others)}; move them or choose another {where}. Nothing was deleted."
+        )
+    for path in ours:
+        path.rmdir() if path.is_dir() else path.unlink()
+    return len(ours)
+
+
 def stored_search(project) -> list[str]:
     """The names of what KerasTuner stored in the project folder ``project`` (``directory/project_name``):
     ``oracle.json``, ``tuner*.json`` and ``trial_*`` folders; ``[]`` when it holds no search (or does not exist)."""
-    from keras_inr.cli_tune import tuner_project_files
-
     project = Path(project)
     if not project.is_dir():
         return []
@@ -916,8 +977,6 @@ def stored_search(project) -> list[str]:
 
 def _prepare_project(project: Path, overwrite: bool | None) -> None:
     """Apply :func:`make_tuner`'s ``overwrite`` to the project folder ``project`` (see its docstring)."""
-    from keras_inr.cli_tune import clear_tuner_project
-
     stored = stored_search(project)
     if not stored or overwrite is False:
         return

@@ -377,7 +377,12 @@ def prepare_model(model) -> None:
     :func:`keras_inr.rendering.render` calls) made to return one row per input row
     (:func:`keras_inr.backends.distribution_tensorflow.predict_on_one_copy`; Keras 3.15 returns one copy per
     replica). Nothing elsewhere.
+
+    Raises:
+        ValueError: naming ``model`` when it is not a ``keras.Model``.
     """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"`model` must be a keras.Model, got {type(model).__name__}.")
     if keras.backend.backend() == "tensorflow":
         _tensorflow().predict_on_one_copy(model)
 

@@ -949,9 +949,10 @@ def clear_tuner_project(project: Path, flag: str = "`overwrite`", where: str = "
         The number of files and trial folders deleted.
 
     Raises:
-        ValueError: naming ``flag`` when ``project`` holds other files (listed); nothing is deleted then.
+        ValueError: naming ``flag`` when ``project`` holds other files (listed); nothing is deleted then; naming
+            ``project`` when it is not a path.
     """
-    project = Path(project)
+    project = check_path("project", project)
     if not project.is_dir():
         return 0
     ours, others = tuner_project_files(project)
@@ -967,8 +968,12 @@ def clear_tuner_project(project: Path, flag: str = "`overwrite`", where: str = "
 
 def stored_search(project) -> list[str]:
     """The names of what KerasTuner stored in the project folder ``project`` (``directory/project_name``):
-    ``oracle.json``, ``tuner*.json`` and ``trial_*`` folders; ``[]`` when it holds no search (or does not exist)."""
-    project = Path(project)
+    ``oracle.json``, ``tuner*.json`` and ``trial_*`` folders; ``[]`` when it holds no search (or does not exist).
+
+    Raises:
+        ValueError: naming ``project`` when it is not a path.
+    """
+    project = check_path("project", project)
     if not project.is_dir():
         return []
     ours, _ = tuner_project_files(project)

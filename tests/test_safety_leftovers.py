@@ -289,3 +289,13 @@ def test_a_recipe_stopped_while_writing_keeps_its_previous_figure(tmp_path, monk
     assert sorted(after) == sorted(before)  # no temporary file left behind
     assert after["comparison.png"] == before["comparison.png"]  # the previous figure, whole
     assert after["gauss.png"].startswith(b"\x89PNG")  # replaced by the new run's complete image
+
+
+def test_the_tuner_folder_helpers_and_prepare_model_name_bad_arguments():
+    from keras_inr.distribution import prepare_model
+
+    for call in (lambda: tuning.stored_search(123), lambda: tuning.clear_tuner_project(None)):
+        with pytest.raises(ValueError, match="`project` must be a non-empty path"):
+            call()
+    with pytest.raises(ValueError, match="`model` must be a keras.Model, got str"):
+        prepare_model("not a model")

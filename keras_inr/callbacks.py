@@ -568,6 +568,8 @@ class DivergenceGuard(keras.callbacks.Callback):
         self._epoch = 0
         self._good = None
         self._good_epoch = None
+        self._first_epoch = None
+        self._reference_batch = None
 
     # --- the check -----------------------------------------------------------------------------------------------
     def _is_diverged(self, value) -> bool:
@@ -604,11 +606,14 @@ class DivergenceGuard(keras.callbacks.Callback):
         self._seen = None
         self._good = self._snapshot()
         self._good_epoch = None
+        self._first_epoch = None
+        self._reference_batch = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = int(epoch)
         if self._good_epoch is None:
             self._good_epoch = int(epoch)  # the state training starts from: `initial_epoch` finished epochs
+            self._first_epoch = int(epoch)
 
     def on_train_batch_begin(self, batch, logs=None):
         if self._seen is not None:
@@ -618,8 +623,13 @@ class DivergenceGuard(keras.callbacks.Callback):
         value = self._value(logs)
         if value is None or self._seen is not None:
             return
-        if self.reference is None and math.isfinite(value) and value > 0:
-            self.reference = value
+        # The reference is the first step's loss: the earliest batch of this fit's first epoch. Keras runs these
+        # hooks in a pool of threads on JAX and PyTorch, so a later step's call can arrive first: an earlier batch
+        # replaces its value.
+        earlier = self._reference_batch is None or batch < self._reference_batch
+        if (self._given_reference is None and self._epoch == self._first_epoch and earlier and math.isfinite(value)
+                and value > 0):
+            self.reference, self._reference_batch = value, batch
         if self._is_diverged(value):
             self._seen = (value, self._epoch)
 

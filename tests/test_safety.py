@@ -347,3 +347,22 @@ def test_atomic_path_keeps_the_old_file_when_the_writer_is_interrupted(tmp_path)
     assert target.read_text() == "new" and sorted(tmp_path.iterdir()) == [target]
     assert safe_files.partial_path(tmp_path / "x.weights.h5").name == ".x.partial.weights.h5"
     assert not any(safe_files.is_partial(name) for name in ("model.keras", ".bashrc", ".x.keras", "partial.txt"))
+
+
+def test_the_guard_takes_its_reference_from_the_first_step_even_when_a_later_step_reports_first():
+    # Keras calls on_train_batch_end from a pool of threads on JAX and PyTorch: step 1 may report before step 0
+    import keras_inr
+
+    model = keras_inr.SIREN(out_dims=1, width=8, depth=1, in_dims=2)
+    model.build((None, 2))
+    model.compile(optimizer="adam", loss="mse")
+    guard = DivergenceGuard()
+    guard.set_model(model)
+    guard.on_train_begin()
+    guard.on_epoch_begin(0)
+    guard.on_train_batch_end(1, {"loss": 5000.0})  # the running mean after an exploded second step, reported first
+    guard.on_train_batch_end(0, {"loss": 1.0})  # the first step's loss
+    assert guard.reference == 1.0
+    with pytest.raises(DivergenceError, match="training diverged in epoch 1"):
+        guard.on_epoch_end(0, {"loss": 2500.5})
+    assert guard.diverged
